@@ -1,0 +1,209 @@
+"""The FastAPI application: ``create_app()`` builds one, with its own metrics registry.
+
+Routes:
+    POST /v1/predict        one flower or ``{"instances": [...]}``; returns predictions
+    GET  /v1/model          the served model's version and metrics
+    POST /v1/model/reload   admin: re-read the model folder (``X-API-Key`` header)
+    GET  /healthz           liveness: the process answers
+    GET  /readyz            readiness: a model is loaded (503 otherwise)
+    GET  /metrics           Prometheus metrics
+
+Run it with ``mlapi serve`` or ``uvicorn mlapi.app:create_app --factory``.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+import numpy as np
+import torch
+from fastapi import Depends, FastAPI, HTTPException, Request, status
+from fastapi.responses import JSONResponse
+from fastapi.security import APIKeyHeader
+
+from aiinfra_shared.metrics import HTTPMetricsMiddleware, metrics_app, new_registry, observe_time
+from mlapi import __version__
+from mlapi import model as model_lib
+from mlapi.config import MlapiSettings
+from mlapi.data import CLASSES
+from mlapi.errors import MlapiError
+from mlapi.limits import BodySizeLimit
+from mlapi.metrics import ApiMetrics
+from mlapi.schemas import (
+    Batch,
+    Flower,
+    ModelInfo,
+    Prediction,
+    PredictResponse,
+    ReloadResponse,
+    Status,
+)
+
+logger = logging.getLogger(__name__)
+
+api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="Admin API key")
+
+
+def get_predictor(request: Request) -> model_lib.Predictor:
+    """Dependency: the live predictor, or 503 when no model is loaded."""
+    current: model_lib.Predictor | None = request.app.state.predictor
+    if current is None:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail=f"no model loaded: {request.app.state.load_error}",
+        )
+    return current
+
+
+def require_admin(request: Request, key: Annotated[str | None, Depends(api_key_header)]) -> None:
+    """Dependency: 401 without a key, 403 with a wrong one or when no key is configured."""
+    settings: MlapiSettings = request.app.state.settings
+    expected = settings.api_key.get_secret_value() if settings.api_key else None
+    if not expected:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="admin API disabled: set MLAPI_API_KEY")
+    if key is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="missing X-API-Key header")
+    if not secrets.compare_digest(key.encode(), expected.encode()):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="invalid API key")
+
+
+Served = Annotated[model_lib.Predictor, Depends(get_predictor)]
+
+
+def create_app(settings: MlapiSettings | None = None) -> FastAPI:
+    """Build the app. The model is loaded at start-up; without one the app still starts,
+    ``/readyz`` answers 503 and predictions are refused until a reload finds a model.
+
+    Args:
+        settings: Settings; read from the environment when omitted.
+
+    Returns:
+        The FastAPI application.
+    """
+    settings = settings or MlapiSettings()
+    registry = new_registry()
+    metrics = ApiMetrics(registry)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        torch.set_num_threads(settings.torch_threads)
+        app.state.predictor = None
+        app.state.load_error = None
+        try:
+            app.state.predictor = model_lib.Predictor(model_lib.load(settings.model_dir))
+            metrics.model_loaded.set(1)
+            logger.info("serving model %s", app.state.predictor.model.version)
+        except MlapiError as exc:
+            app.state.load_error = str(exc)
+            metrics.model_loaded.set(0)
+            logger.warning("not ready: %s", exc)
+        yield
+
+    app = FastAPI(
+        title="mlapi",
+        version=__version__,
+        summary="Iris species classifier (a torch model the package trains itself).",
+        lifespan=lifespan,
+    )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # added last = outermost: requests refused by the size limit are counted too
+    app.add_middleware(HTTPMetricsMiddleware, prefix="mlapi", registry=registry, skip=("/metrics",))
+    app.add_route("/metrics", metrics_app(registry), include_in_schema=False)
+    app.state.settings = settings
+
+    @app.get("/healthz", response_model=Status, tags=["ops"])
+    def healthz() -> Status:
+        """Liveness: the process is up and answering."""
+        return Status(status="ok")
+
+    @app.get(
+        "/readyz", response_model=Status, tags=["ops"],
+        responses={503: {"model": Status, "description": "No model loaded"}},
+    )  # fmt: skip
+    def readyz(request: Request) -> Status | JSONResponse:
+        """Readiness: a model is loaded and predictions can be served."""
+        current: model_lib.Predictor | None = request.app.state.predictor
+        if current is None:
+            body = Status(status="not ready", reason=request.app.state.load_error)
+            return JSONResponse(body.model_dump(), status_code=503)
+        return Status(status="ready", model_version=current.model.version)
+
+    @app.post(
+        "/v1/predict",
+        response_model=PredictResponse,
+        tags=["model"],
+        responses={413: {"description": "Body too large"}, 503: {"description": "No model"}},
+    )
+    def predict(
+        body: Flower | Batch, served: Served
+    ) -> PredictResponse:
+        """Predict the species of one flower, or of a batch (``{"instances": [...]}``)."""
+        flowers = body.instances if isinstance(body, Batch) else [body]
+        rows = np.asarray([f.as_row() for f in flowers], dtype=np.float32)
+        with observe_time(metrics.inference):
+            version, probs = served.predict_proba(rows)
+        metrics.batch_size.observe(len(flowers))
+        predictions = []
+        for row in probs:
+            class_id = int(row.argmax())
+            metrics.predictions.labels(CLASSES[class_id]).inc()
+            predictions.append(
+                Prediction(
+                    label=CLASSES[class_id],
+                    class_id=class_id,
+                    probabilities={c: round(float(p), 6) for c, p in zip(CLASSES, row, strict=True)},
+                )
+            )
+        return PredictResponse(model_version=version, predictions=predictions)
+
+    @app.get("/v1/model", response_model=ModelInfo, tags=["model"],
+             responses={503: {"description": "No model"}})  # fmt: skip
+    def model_info(served: Served) -> ModelInfo:
+        """The served model's version, training date and accuracy."""
+        meta = served.model.metadata
+        return ModelInfo(
+            model_version=meta.version,
+            trained_at=meta.trained_at,
+            train_accuracy=meta.train_accuracy,
+            test_accuracy=meta.test_accuracy,
+            features=list(meta.features),
+            classes=list(meta.classes),
+        )
+
+    @app.post(
+        "/v1/model/reload",
+        response_model=ReloadResponse,
+        tags=["admin"],
+        dependencies=[Depends(require_admin)],
+        responses={
+            401: {"description": "Missing API key"},
+            403: {"description": "Wrong API key, or admin API disabled"},
+            409: {"description": "The model folder holds no valid model; the old one stays"},
+        },
+    )
+    def reload_model(request: Request) -> ReloadResponse:
+        """Re-read the model folder. A missing or broken model leaves the served one in place."""
+        try:
+            fresh = model_lib.load(settings.model_dir)
+        except MlapiError as exc:
+            metrics.reloads.labels("failed").inc()
+            raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
+        current: model_lib.Predictor | None = request.app.state.predictor
+        previous = None
+        if current is None:
+            request.app.state.predictor = model_lib.Predictor(fresh)
+        else:
+            previous = current.swap(fresh).version
+        request.app.state.load_error = None
+        metrics.model_loaded.set(1)
+        metrics.reloads.labels("ok").inc()
+        logger.info("reloaded model %s (was %s)", fresh.version, previous)
+        return ReloadResponse(
+            previous_version=previous, model_version=fresh.version, changed=previous != fresh.version
+        )
+
+    return app

@@ -1,0 +1,216 @@
+"""The model: a small torch MLP with its input scaling built in, trained on the dataset.
+
+A trained model is saved as a folder holding ``model.pt`` (the state dict) and
+``metadata.json`` (version, metrics, feature and class names). The version is a hash of the
+weights, so the same seed and data give the same version and any retrain that changes the
+weights gives a new one. Saving is atomic: a crash mid-save never leaves a half-written model
+where the server reads it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import tempfile
+import threading
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import torch
+from torch import nn
+
+from mlapi.data import CLASSES, FEATURES, Dataset
+from mlapi.errors import InvalidModelError, ModelNotFoundError
+
+WEIGHTS = "model.pt"
+METADATA = "metadata.json"
+
+
+class IrisNet(nn.Module):
+    """Standardize the 4 measurements, then one hidden ReLU layer, then 3 class logits."""
+
+    def __init__(self, hidden: int = 16) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(len(FEATURES)))
+        self.register_buffer("std", torch.ones(len(FEATURES)))
+        self.layers = nn.Sequential(
+            nn.Linear(len(FEATURES), hidden), nn.ReLU(), nn.Linear(hidden, len(CLASSES))
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits for a batch of raw (unscaled) measurements."""
+        return self.layers((x - self.mean) / self.std)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class ModelMetadata:
+    """What a model is: the API returns it from ``GET /v1/model``."""
+
+    version: str
+    trained_at: str
+    train_accuracy: float
+    test_accuracy: float
+    epochs: int
+    hidden: int
+    seed: int
+    features: tuple[str, ...] = FEATURES
+    classes: tuple[str, ...] = CLASSES
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """A model with its metadata."""
+
+    net: IrisNet
+    metadata: ModelMetadata
+
+    @property
+    def version(self) -> str:
+        """The weights hash."""
+        return self.metadata.version
+
+
+def _weights_hash(net: nn.Module) -> str:
+    digest = hashlib.sha256()
+    for name, tensor in sorted(net.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().numpy().tobytes())
+    return digest.hexdigest()[:12]
+
+
+def accuracy(net: IrisNet, data: Dataset) -> float:
+    """Share of rows whose predicted class is the true one."""
+    with torch.inference_mode():
+        predicted = net(torch.from_numpy(data.x)).argmax(dim=1).numpy()
+    return float((predicted == data.y).mean())
+
+
+def train(
+    train_set: Dataset,
+    test_set: Dataset,
+    *,
+    epochs: int = 300,
+    hidden: int = 16,
+    learning_rate: float = 0.05,
+    seed: int = 7,
+) -> TrainedModel:
+    """Full-batch Adam on cross-entropy; deterministic for a given seed.
+
+    Args:
+        train_set: Rows to fit.
+        test_set: Held-out rows, only measured.
+        epochs: Passes over the training rows.
+        hidden: Hidden layer width.
+        learning_rate: Adam step size.
+        seed: Seeds the weight initialization.
+
+    Returns:
+        The trained model and its metadata.
+    """
+    torch.manual_seed(seed)
+    net = IrisNet(hidden)
+    x = torch.from_numpy(train_set.x)
+    y = torch.from_numpy(train_set.y)
+    net.mean.copy_(x.mean(dim=0))
+    net.std.copy_(x.std(dim=0).clamp_min(1e-6))
+    optimizer = torch.optim.Adam(net.parameters(), lr=learning_rate)
+    loss_fn = nn.CrossEntropyLoss()
+    net.train()
+    for _ in range(epochs):
+        optimizer.zero_grad()
+        loss = loss_fn(net(x), y)
+        loss.backward()
+        optimizer.step()
+    net.eval()
+    metadata = ModelMetadata(
+        version=_weights_hash(net),
+        trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        train_accuracy=round(accuracy(net, train_set), 4),
+        test_accuracy=round(accuracy(net, test_set), 4),
+        epochs=epochs,
+        hidden=hidden,
+        seed=seed,
+    )
+    return TrainedModel(net, metadata)
+
+
+def save(model: TrainedModel, model_dir: Path) -> Path:
+    """Write the model folder atomically (new folder, then rename over the old one)."""
+    model_dir = model_dir.resolve()
+    model_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".mlapi-", dir=model_dir.parent))
+    try:
+        torch.save(model.net.state_dict(), staging / WEIGHTS)
+        (staging / METADATA).write_text(json.dumps(asdict(model.metadata), indent=2))
+        backup = model_dir.with_name(model_dir.name + ".old")
+        if model_dir.exists():
+            shutil.rmtree(backup, ignore_errors=True)
+            model_dir.rename(backup)
+        os.replace(staging, model_dir)
+        shutil.rmtree(backup, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return model_dir
+
+
+def load(model_dir: Path) -> TrainedModel:
+    """Read a model folder written by :func:`save`.
+
+    Raises:
+        ModelNotFoundError: No model there (the message says how to make one).
+        InvalidModelError: Files that are not a valid model.
+    """
+    weights, meta_path = model_dir / WEIGHTS, model_dir / METADATA
+    if not weights.is_file() or not meta_path.is_file():
+        raise ModelNotFoundError(f"no trained model in {model_dir}: run `mlapi train` first")
+    try:
+        raw: dict[str, Any] = json.loads(meta_path.read_text())
+        raw["features"], raw["classes"] = tuple(raw["features"]), tuple(raw["classes"])
+        metadata = ModelMetadata(**raw)
+        if metadata.features != FEATURES or metadata.classes != CLASSES:
+            raise InvalidModelError(f"{model_dir}: model was trained on other features/classes")
+        state = torch.load(io.BytesIO(weights.read_bytes()), weights_only=True)
+        net = IrisNet(metadata.hidden)
+        net.load_state_dict(state)
+    except InvalidModelError:
+        raise
+    except Exception as exc:  # torch/json raise many types for a corrupt file
+        raise InvalidModelError(f"{model_dir} does not hold a valid model: {exc}") from exc
+    net.eval()
+    if _weights_hash(net) != metadata.version:
+        raise InvalidModelError(f"{model_dir}: weights do not match version {metadata.version}")
+    return TrainedModel(net, metadata)
+
+
+class Predictor:
+    """Thread-safe holder of the live model; ``swap`` replaces it atomically on reload."""
+
+    def __init__(self, model: TrainedModel) -> None:
+        self._model = model
+        self._lock = threading.Lock()
+
+    @property
+    def model(self) -> TrainedModel:
+        """The model currently served."""
+        return self._model
+
+    def swap(self, model: TrainedModel) -> TrainedModel:
+        """Serve ``model`` from now on; return the previous one."""
+        with self._lock:
+            previous, self._model = self._model, model
+        return previous
+
+    def predict_proba(self, rows: npt.NDArray[np.float32]) -> tuple[str, npt.NDArray[np.float32]]:
+        """Class probabilities for raw measurement rows (n x 4), with the model version used."""
+        model = self._model  # one read: a concurrent swap cannot mix two models in one answer
+        with torch.inference_mode():
+            probs = torch.softmax(model.net(torch.from_numpy(rows)), dim=1).numpy()
+        return model.version, probs

@@ -1,0 +1,76 @@
+"""Integration: the real uvicorn server as a subprocess on a free port, called over HTTP."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from aiinfra_shared.services import RunningService, http_process
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def server(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
+    def argv(port: int) -> list[str]:
+        return [sys.executable, "-m", "uvicorn", "mlapi.app:create_app", "--factory",
+                "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]  # fmt: skip
+
+    env = {"MLAPI_MODEL_DIR": str(model_dir), "MLAPI_API_KEY": "integration-key"}
+    with http_process("mlapi", argv, health_path="/readyz", env=env,
+                      workdir=tmp_path_factory.mktemp("server"), timeout=120) as running:  # fmt: skip
+        yield running
+
+
+def test_predict_over_http(server: RunningService, setosa: dict[str, float]) -> None:
+    response = httpx.post(f"{server.url}/v1/predict", json=setosa, timeout=10)
+    assert response.status_code == 200
+    assert response.json()["predictions"][0]["label"] == "setosa"
+
+
+def test_reload_over_http_needs_the_key(server: RunningService) -> None:
+    assert httpx.post(f"{server.url}/v1/model/reload", timeout=10).status_code == 401
+    authorised = httpx.post(f"{server.url}/v1/model/reload", headers={"X-API-Key": "integration-key"},
+                            timeout=10)  # fmt: skip
+    assert authorised.status_code == 200
+
+
+def test_metrics_are_served_at_exactly_metrics(server: RunningService) -> None:
+    response = httpx.get(f"{server.url}/metrics", timeout=10)
+    assert response.status_code == 200  # no redirect to /metrics/
+    assert "mlapi_model_loaded 1.0" in response.text
+
+
+def test_server_stops_cleanly(model_dir: Path, tmp_path: Path) -> None:
+    def argv(port: int) -> list[str]:
+        return [sys.executable, "-m", "uvicorn", "mlapi.app:create_app", "--factory",
+                "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
+
+    with http_process("mlapi-stop", argv, health_path="/healthz", workdir=tmp_path,
+                      env={"MLAPI_MODEL_DIR": str(model_dir)}, timeout=120) as running:  # fmt: skip
+        process = running.process
+    assert process.poll() is not None
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{running.url}/healthz", timeout=2)
+
+
+def test_schemathesis_finds_no_server_error(server: RunningService, tmp_path: Path) -> None:
+    """Schemathesis generates valid and invalid requests for every operation in the OpenAPI
+    document and sends them to the live server: none may get a 5xx."""
+    report = tmp_path / "junit.xml"
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "schemathesis"), "run", f"{server.url}/openapi.json",
+         "--checks", "not_a_server_error", "--max-examples", "40", "--seed", "7", "--no-color",
+         "--report", "junit", "--report-junit-path", str(report)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-4000:]
+    junit = report.read_text()
+    for operation in ("POST /v1/predict", "POST /v1/model/reload", "GET /readyz"):
+        assert operation in junit, f"{operation} was not exercised"
+    assert 'failures="0"' in junit

@@ -1,0 +1,126 @@
+"""The ONE noxfile: sessions are discovered from the members' [tool.aiinfra] tables.
+
+    uv run nox -l                    list sessions
+    uv run nox                       what CI runs (lint, typecheck, repo, every tests(...))
+    uv run nox -s "tests(mlapi)"     one package, in its own exact environment
+    uv run nox -s "gpu(ddptrain)"    GPU suites (only on a CUDA host)
+
+Each ``tests(<short>)`` session installs exactly that package, its ``test`` dependency group
+and the extras its table names, from the workspace lock, into the session's own venv
+(``uv sync --locked --exact``): an import it does not declare fails there, so no
+dependency is ghosted in from a neighbour.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+sys.path.insert(0, str(ROOT / "shared" / "src"))
+from aiinfra_shared.workspace import discover  # noqa: E402  (stdlib-only module)
+
+nox.options.default_venv_backend = "uv"
+nox.options.reuse_venv = "yes"
+nox.options.error_on_missing_interpreters = True
+
+MEMBERS = discover(ROOT)
+TESTED = MEMBERS
+GPU = [m for m in MEMBERS if m.gpu]
+TIMINGS = ROOT / ".nox" / "timings.tsv"
+PYTHON = "3.11"
+
+
+def _record(session: nox.Session, started: float) -> None:
+    TIMINGS.parent.mkdir(exist_ok=True)
+    with TIMINGS.open("a") as out:
+        out.write(f"{session.name}\t{time.monotonic() - started:.1f}\n")
+
+
+def _sync(session: nox.Session, *args: str) -> None:
+    """``uv sync`` the workspace lock into this session's venv (exact: nothing else stays)."""
+    session.run_install(
+        "uv", "sync", "--locked", "--exact", "--no-default-groups", *args,
+        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
+        external=True,
+    )  # fmt: skip
+
+
+def _pytest_env() -> dict[str, str]:
+    # PYTHONDONTWRITEBYTECODE="" lets the first import in a session venv write .pyc files, so
+    # the server subprocesses a test starts do not re-parse torch & co. from source each time.
+    return {"HF_HUB_OFFLINE": "1", "RAY_USAGE_STATS_ENABLED": "0", "PYTHONDONTWRITEBYTECODE": ""}
+
+
+@nox.session(python=PYTHON, tags=["tests"])
+@nox.parametrize("pkg", [m.short for m in TESTED], ids=[m.short for m in TESTED])
+def tests(session: nox.Session, pkg: str) -> None:
+    """One package's tests in its own exact environment."""
+    started = time.monotonic()
+    member = next(m for m in TESTED if m.short == pkg)
+    extras = [arg for extra in member.test_extras for arg in ("--extra", extra)]
+    _sync(session, "--package", member.dist, "--group", "test", *extras)
+    session.run(
+        "python", "-m", "pytest", member.rel(ROOT), "-p", "no:cacheprovider",
+        *session.posargs, env=_pytest_env(),
+    )  # fmt: skip
+    _record(session, started)
+
+
+if GPU:
+
+    @nox.session(python=PYTHON, tags=["gpu"], default=False)
+    @nox.parametrize("pkg", [m.short for m in GPU], ids=[m.short for m in GPU])
+    def gpu(session: nox.Session, pkg: str) -> None:
+        """Only the gpu-marked tests, failing (not skipping) when CUDA is absent."""
+        member = next(m for m in GPU if m.short == pkg)
+        extras = [arg for extra in member.test_extras for arg in ("--extra", extra)]
+        _sync(session, "--package", member.dist, "--group", "test", *extras)
+        session.run("python", "-m", "pytest", member.rel(ROOT), "-m", "gpu", "--require-gpu",
+                    *session.posargs, env=_pytest_env())  # fmt: skip
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check over the whole repository."""
+    started = time.monotonic()
+    _sync(session, "--only-group", "lint")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    _record(session, started)
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on aiinfra-shared."""
+    started = time.monotonic()
+    _sync(session, "--package", "aiinfra-shared", "--group", "typecheck")
+    session.run("mypy", "shared/src")
+    _record(session, started)
+
+
+@nox.session(python=PYTHON)
+def repo(session: nox.Session) -> None:
+    """Repo-wide checks: layout, metadata, README table, manifests, Dockerfiles."""
+    started = time.monotonic()
+    _sync(session, "--only-group", "repo")
+    session.run("python", "-m", "pytest", "tests", "-p", "no:cacheprovider", *session.posargs)
+    _record(session, started)
+
+
+@nox.session(python=False, default=False)
+def timings(session: nox.Session) -> None:
+    """Print the per-session wall times recorded by the last runs."""
+    if not TIMINGS.exists():
+        session.log("no timings recorded yet")
+        return
+    rows = [line.split("\t") for line in TIMINGS.read_text().splitlines() if line]
+    width = max(len(name) for name, _ in rows)
+    print(f"{'session'.ljust(width)}  seconds")
+    for name, seconds in rows:
+        print(f"{name.ljust(width)}  {float(seconds):7.1f}")
+    print(f"{'total'.ljust(width)}  {sum(float(s) for _, s in rows):7.1f}")
+

@@ -1,0 +1,159 @@
+"""Prometheus and Alertmanager (Debian packages) on loopback, plus ``promtool``.
+
+Prometheus gets a generated config (it scrapes itself unless told otherwise), a short
+evaluation interval and ``--rules.alert.resend-delay=1s`` so alerts reach Alertmanager in
+seconds rather than after the default minute.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from aiinfra_shared.services.base import (
+    LOOPBACK,
+    RunningService,
+    find_binary,
+    http_ok,
+    run_service,
+    workdir_for,
+)
+
+INSTALL_HINT = (
+    "sudo apt-get install prometheus prometheus-alertmanager   "
+    "(or: bash scripts/install-system-deps.sh)"
+)
+
+
+def promtool() -> str:
+    """Path to ``promtool`` (checks configs and unit-tests rules)."""
+    return find_binary("promtool", INSTALL_HINT)
+
+
+@contextmanager
+def prometheus(
+    *,
+    scrape_targets: Sequence[str] = (),
+    rule_files: Sequence[Path | str] = (),
+    alertmanager_url: str | None = None,
+    interval: str = "1s",
+    config: dict[str, Any] | None = None,
+    port: int | None = None,
+    workdir: Path | str | None = None,
+    timeout: float = 30.0,
+) -> Iterator[RunningService]:
+    """Start a Prometheus server.
+
+    Args:
+        scrape_targets: ``host:port`` targets scraped at ``interval`` (job ``targets``).
+        rule_files: Alerting/recording rule files to load.
+        alertmanager_url: ``http://127.0.0.1:PORT`` of an Alertmanager to notify.
+        interval: Scrape and rule evaluation interval.
+        config: A complete config dict instead of the generated one.
+        port: Fixed port, or None for a free one.
+        workdir: Data folder (temporary by default).
+        timeout: Seconds to wait for ``/-/ready``.
+
+    Yields:
+        The service; ``url`` is its HTTP API base, ``env`` sets ``AIINFRA_PROMETHEUS_URL``.
+    """
+    binary = find_binary("prometheus", INSTALL_HINT)
+    with workdir_for("prometheus", workdir) as wd:
+        config_path = wd / "prometheus.yml"
+
+        def argv(p: int) -> list[str]:
+            cfg = config or _default_config(p, scrape_targets, rule_files, alertmanager_url, interval)
+            config_path.write_text(json.dumps(cfg, indent=2))  # JSON is valid YAML
+            return [
+                binary,
+                f"--config.file={config_path}",
+                f"--web.listen-address={LOOPBACK}:{p}",
+                f"--storage.tsdb.path={wd / 'data'}",
+                "--web.enable-lifecycle",
+                "--rules.alert.resend-delay=1s",
+            ]
+
+        with run_service(
+            "prometheus",
+            argv=argv,
+            ready=lambda p: http_ok(f"http://{LOOPBACK}:{p}/-/ready"),
+            url=lambda p: f"http://{LOOPBACK}:{p}",
+            client_env=lambda p: {"AIINFRA_PROMETHEUS_URL": f"http://{LOOPBACK}:{p}"},
+            workdir=wd,
+            port=port,
+            timeout=timeout,
+            extra={"config_path": config_path},
+        ) as service:
+            yield service
+
+
+def _default_config(
+    port: int,
+    targets: Sequence[str],
+    rule_files: Sequence[Path | str],
+    alertmanager_url: str | None,
+    interval: str,
+) -> dict[str, Any]:
+    cfg: dict[str, Any] = {
+        "global": {"scrape_interval": interval, "evaluation_interval": interval},
+        "scrape_configs": [
+            {"job_name": "prometheus", "static_configs": [{"targets": [f"{LOOPBACK}:{port}"]}]}
+        ],
+        "rule_files": [str(Path(f).resolve()) for f in rule_files],
+    }
+    if targets:
+        cfg["scrape_configs"].append(
+            {"job_name": "targets", "static_configs": [{"targets": list(targets)}]}
+        )
+    if alertmanager_url:
+        host = alertmanager_url.split("://", 1)[-1].rstrip("/")
+        cfg["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [host]}]}]}
+    return cfg
+
+
+@contextmanager
+def alertmanager(
+    *,
+    config: dict[str, Any] | None = None,
+    port: int | None = None,
+    workdir: Path | str | None = None,
+    timeout: float = 30.0,
+) -> Iterator[RunningService]:
+    """Start Alertmanager (clustering off, loopback only).
+
+    Args:
+        config: Its config dict; by default one receiver that notifies nobody.
+        port: Fixed port, or None for a free one.
+        workdir: Data folder (temporary by default).
+        timeout: Seconds to wait for ``/-/ready``.
+
+    Yields:
+        The service; ``env`` sets ``AIINFRA_ALERTMANAGER_URL``.
+    """
+    binary = find_binary(
+        "prometheus-alertmanager", INSTALL_HINT, ["/usr/bin/alertmanager", "/usr/local/bin/alertmanager"]
+    )
+    cfg = config or {"route": {"receiver": "null"}, "receivers": [{"name": "null"}]}
+    with workdir_for("alertmanager", workdir) as wd:
+        config_path = wd / "alertmanager.yml"
+        config_path.write_text(json.dumps(cfg, indent=2))
+        with run_service(
+            "alertmanager",
+            argv=lambda p: [
+                binary,
+                f"--config.file={config_path}",
+                f"--storage.path={wd / 'data'}",
+                f"--web.listen-address={LOOPBACK}:{p}",
+                "--cluster.listen-address=",
+            ],
+            ready=lambda p: http_ok(f"http://{LOOPBACK}:{p}/-/ready"),
+            url=lambda p: f"http://{LOOPBACK}:{p}",
+            client_env=lambda p: {"AIINFRA_ALERTMANAGER_URL": f"http://{LOOPBACK}:{p}"},
+            workdir=wd,
+            port=port,
+            timeout=timeout,
+        ) as service:
+            yield service

@@ -1,0 +1,1 @@
+"""The pytest plugin of aiinfra-solutions (registered through the ``pytest11`` entry point)."""

@@ -1,0 +1,153 @@
+"""pytest plugin: markers, GPU skips, and one session-scoped fixture per service launcher.
+
+Markers (registered here, so ``--strict-markers`` accepts them everywhere):
+
+- ``integration``: talks to a real local service. Runs in CI. Tests that use a service
+  fixture get it automatically.
+- ``gpu``: needs CUDA. Skipped, with the reason, when ``torch.cuda.device_count() == 0``;
+  ``--require-gpu`` turns that skip into a failure (for GPU hosts).
+- ``slow``: over ~30 s. ``-m "not slow"`` is the quick loop.
+
+A service whose binary is missing skips its tests with the install command as the reason;
+``--require-services`` (implied when the ``CI`` environment variable is set) makes that a
+failure, so CI can never pass by skipping.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from functools import cache
+
+import pytest
+
+from aiinfra_shared.services import RunningService, ServiceNotInstalled, start
+
+SERVICE_FIXTURES = {
+    f"{name}_service": name
+    for name in ("mlflow", "prometheus", "alertmanager", "kafka", "s3", "redis", "postgres")
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Add ``--require-gpu`` and ``--require-services``."""
+    group = parser.getgroup("aiinfra")
+    group.addoption(
+        "--require-gpu",
+        action="store_true",
+        default=False,
+        help="fail (instead of skip) gpu-marked tests when no CUDA device is present",
+    )
+    group.addoption(
+        "--require-services",
+        action="store_true",
+        default=False,
+        help="fail (instead of skip) when a service binary is missing; implied by CI=true",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the markers."""
+    config.addinivalue_line("markers", "integration: talks to a real local service")
+    config.addinivalue_line("markers", "gpu: needs a CUDA device (skipped without one)")
+    config.addinivalue_line("markers", "slow: takes over ~30 s; deselect with -m 'not slow'")
+
+
+@cache
+def cuda_devices() -> tuple[int, str]:
+    """Number of CUDA devices and, when none, why."""
+    try:
+        import torch
+    except ImportError:
+        return 0, "torch is not installed in this environment"
+    count = int(torch.cuda.device_count())
+    if count == 0:
+        return 0, f"no CUDA device (torch {torch.__version__}, cuda.device_count() == 0)"
+    return count, ""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark service users as integration; skip or fail GPU tests without CUDA."""
+    gpu_items = []
+    for item in items:
+        if SERVICE_FIXTURES.keys() & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
+        if item.get_closest_marker("gpu"):
+            gpu_items.append(item)
+    if not gpu_items:
+        return
+    count, reason = cuda_devices()
+    if count or config.getoption("--require-gpu"):
+        return  # with --require-gpu they run, and pytest_runtest_setup fails them
+    for item in gpu_items:
+        item.add_marker(pytest.mark.skip(reason=f"gpu: {reason}"))
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """With ``--require-gpu`` and no CUDA, a gpu test fails instead of being skipped."""
+    if item.get_closest_marker("gpu") and item.config.getoption("--require-gpu"):
+        count, reason = cuda_devices()
+        if not count:
+            pytest.fail(f"--require-gpu was given but {reason}", pytrace=False)
+
+
+def require_services(config: pytest.Config) -> bool:
+    """Whether a missing service is a failure rather than a skip."""
+    ci = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+    return bool(config.getoption("--require-services")) or ci
+
+
+def _service(request: pytest.FixtureRequest, name: str) -> Iterator[RunningService]:
+    try:
+        manager = start(name)
+        service = manager.__enter__()
+    except ServiceNotInstalled as exc:
+        if require_services(request.config):
+            pytest.fail(str(exc), pytrace=False)
+        pytest.skip(str(exc))
+    try:
+        yield service
+    finally:
+        manager.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def mlflow_service(request: pytest.FixtureRequest) -> Iterator[RunningService]:
+    """A real ``mlflow server`` for the whole test session."""
+    yield from _service(request, "mlflow")
+
+
+@pytest.fixture(scope="session")
+def prometheus_service(request: pytest.FixtureRequest) -> Iterator[RunningService]:
+    """A Prometheus server scraping itself."""
+    yield from _service(request, "prometheus")
+
+
+@pytest.fixture(scope="session")
+def alertmanager_service(request: pytest.FixtureRequest) -> Iterator[RunningService]:
+    """An Alertmanager with a null receiver."""
+    yield from _service(request, "alertmanager")
+
+
+@pytest.fixture(scope="session")
+def kafka_service(request: pytest.FixtureRequest) -> Iterator[RunningService]:
+    """A Kafka-protocol broker (Tansu)."""
+    yield from _service(request, "kafka")
+
+
+@pytest.fixture(scope="session")
+def s3_service(request: pytest.FixtureRequest) -> Iterator[RunningService]:
+    """An S3 API (moto server)."""
+    yield from _service(request, "s3")
+
+
+@pytest.fixture(scope="session")
+def redis_service(request: pytest.FixtureRequest) -> Iterator[RunningService]:
+    """A Redis server."""
+    yield from _service(request, "redis")
+
+
+@pytest.fixture(scope="session")
+def postgres_service(request: pytest.FixtureRequest) -> Iterator[RunningService]:
+    """A PostgreSQL cluster."""
+    yield from _service(request, "postgres")

@@ -1,0 +1,167 @@
+"""Every launcher against the real component, with a real client."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+from aiinfra_shared.services import (
+    RunningService,
+    ServiceError,
+    ServiceNotInstalled,
+    http_process,
+    launcher,
+    start,
+)
+from aiinfra_shared.services.base import find_binary, tcp_open
+from aiinfra_shared.services.kafka import FAST_GROUP_SETTINGS
+from aiinfra_shared.services.prometheus import promtool
+
+
+def _get_json(url: str) -> dict[str, object]:
+    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (loopback)
+        return json.loads(response.read())  # type: ignore[no-any-return]
+
+
+def test_redis_set_get(redis_service: RunningService) -> None:
+    import redis
+
+    client = redis.Redis.from_url(redis_service.url)
+    client.set("model", "v1")
+    assert client.get("model") == b"v1"
+    assert redis_service.env["AIINFRA_REDIS_URL"] == redis_service.url
+
+
+def test_postgres_transaction(postgres_service: RunningService) -> None:
+    import psycopg
+
+    with psycopg.connect(postgres_service.url) as conn:
+        conn.execute("CREATE TABLE features (entity text PRIMARY KEY, clicks int)")
+        conn.execute("INSERT INTO features VALUES ('u1', 3), ('u2', 5)")
+        total = conn.execute("SELECT sum(clicks) FROM features").fetchone()
+    assert total == (8,)
+
+
+def test_kafka_produce_consume_commit(kafka_service: RunningService) -> None:
+    from kafka import KafkaConsumer, KafkaProducer
+
+    topic = f"events-{uuid.uuid4().hex[:8]}"
+    producer = KafkaProducer(bootstrap_servers=kafka_service.url, acks="all")
+    for i in range(3):
+        producer.send(topic, key=b"user", value=f"click-{i}".encode())
+    producer.flush(timeout=30)
+    producer.close()
+
+    def consume(expected: int) -> list[bytes]:
+        consumer = KafkaConsumer(
+            topic, bootstrap_servers=kafka_service.url, group_id="g1",
+            auto_offset_reset="earliest", enable_auto_commit=False, **FAST_GROUP_SETTINGS,
+        )  # fmt: skip
+        values: list[bytes] = []
+        deadline = time.monotonic() + (30 if expected else 5)  # joining a group takes seconds
+        while time.monotonic() < deadline and len(values) < max(expected, 1):
+            for records in consumer.poll(timeout_ms=500).values():
+                values += [record.value for record in records]
+        consumer.commit()
+        consumer.close()
+        return values
+
+    assert consume(3) == [b"click-0", b"click-1", b"click-2"]
+    assert consume(0) == []  # the group resumes after its committed offset
+
+
+def test_s3_bucket_roundtrip(s3_service: RunningService, monkeypatch: pytest.MonkeyPatch) -> None:
+    import boto3
+
+    for key, value in s3_service.env.items():
+        monkeypatch.setenv(key, value)
+    s3 = boto3.client("s3")  # endpoint from AWS_ENDPOINT_URL_S3, as any boto3 code would
+    s3.create_bucket(Bucket="models")
+    s3.put_object(Bucket="models", Key="mlapi/model.pt", Body=b"weights")
+    assert s3.get_object(Bucket="models", Key="mlapi/model.pt")["Body"].read() == b"weights"
+
+
+def test_prometheus_scrapes_itself(prometheus_service: RunningService) -> None:
+    deadline = time.monotonic() + 30
+    result: list[object] = []
+    while time.monotonic() < deadline and not result:
+        answer = _get_json(f"{prometheus_service.url}/api/v1/query?query=up")
+        result = answer["data"]["result"]  # type: ignore[index]
+        time.sleep(0.5)
+    assert result, "Prometheus never scraped itself"
+    assert result[0]["value"][1] == "1"  # type: ignore[index]
+
+
+def test_promtool_checks_rules(tmp_path: Path) -> None:
+    good = tmp_path / "good.yml"
+    good.write_text("groups:\n- name: g\n  rules:\n  - alert: Down\n    expr: up == 0\n")
+    bad = tmp_path / "bad.yml"
+    bad.write_text("groups:\n- name: g\n  rules:\n  - alert: Down\n    expr: up ==\n")
+    assert subprocess.run([promtool(), "check", "rules", str(good)], capture_output=True).returncode == 0
+    assert subprocess.run([promtool(), "check", "rules", str(bad)], capture_output=True).returncode != 0
+
+
+def test_alertmanager_answers(alertmanager_service: RunningService) -> None:
+    status = _get_json(f"{alertmanager_service.url}/api/v2/status")
+    assert status["cluster"]["status"] == "disabled"  # type: ignore[index]
+
+
+@pytest.mark.slow
+def test_mlflow_server_tracks_a_run(mlflow_service: RunningService) -> None:
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=mlflow_service.url)
+    experiment = client.create_experiment(f"shared-{uuid.uuid4().hex[:6]}")
+    run = client.create_run(experiment)
+    client.log_metric(run.info.run_id, "accuracy", 0.93)
+    fetched = client.get_run(run.info.run_id)
+    assert fetched.data.metrics["accuracy"] == pytest.approx(0.93)
+    assert mlflow_service.env["MLFLOW_TRACKING_URI"] == mlflow_service.url
+
+
+def test_stop_leaves_nothing_listening(tmp_path: Path) -> None:
+    with start("redis", workdir=tmp_path) as service:
+        pid, port = service.pid, service.port
+        assert tcp_open("127.0.0.1", port)
+    assert not tcp_open("127.0.0.1", port)
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_a_taken_fixed_port_fails_with_the_log_tail(tmp_path: Path) -> None:
+    with socket.socket() as squatter:  # holds the port but never answers PING
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        with pytest.raises(ServiceError) as error, start("redis", port=port, workdir=tmp_path, timeout=10):
+            pass
+    assert "before it was ready" in str(error.value)
+    assert "last lines of" in str(error.value)
+
+
+def test_http_process_runs_our_own_server(tmp_path: Path) -> None:
+    def argv(port: int) -> list[str]:
+        return [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"]
+
+    with http_process("static", argv, health_path="/", workdir=tmp_path) as server:
+        with urllib.request.urlopen(server.url, timeout=5) as response:  # noqa: S310
+            assert response.status == 200
+
+
+def test_missing_binary_names_the_install_command() -> None:
+    with pytest.raises(ServiceNotInstalled, match="install it with: apt-get install nothing"):
+        find_binary("definitely-not-installed-xyz", "apt-get install nothing")
+
+
+def test_unknown_service_lists_the_known_ones() -> None:
+    with pytest.raises(ServiceError, match="known services: alertmanager, kafka, mlflow"):
+        launcher("cassandra")

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import json
+import shutil
+import tomllib
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from aiinfra_shared import scaffold, workspace
+from aiinfra_shared.cli import app
+from aiinfra_shared.errors import AiinfraError
+
+REPO = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+
+
+@pytest.fixture
+def tiny_workspace(tmp_path: Path) -> Path:
+    """A workspace with only the root pyproject: what `aiinfra new` starts from."""
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.uv.workspace]\nmembers = ["modules/*/*", "projects/*"]\n'
+    )
+    return tmp_path
+
+
+def test_discover_reads_the_real_repository() -> None:
+    members = {m.id: m for m in workspace.discover(REPO)}
+    assert members["101-07"].dist == "aiinfra-mlapi"
+    assert members["101-07"].import_name == "mlapi"
+    assert members["shared"].kind == "library"
+    assert all(workspace.problems(m, REPO) == [] for m in members.values())
+
+
+def test_lookup_by_id_or_short_name_and_unknown_ids() -> None:
+    assert workspace.lookup("mlapi", REPO).id == "101-07"
+    with pytest.raises(workspace.WorkspaceError, match="known ids: 101-07"):
+        workspace.lookup("999-99", REPO)
+
+
+def test_find_root_outside_the_repo_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AIINFRA_ROOT", raising=False)
+    with pytest.raises(workspace.WorkspaceError, match="not inside the aiinfra-solutions"):
+        workspace.find_root(tmp_path)
+
+
+def test_scaffold_creates_a_package_that_passes_the_layout_checks(tiny_workspace: Path) -> None:
+    created = scaffold.create(
+        tiny_workspace, exercise_id="101-04", folder="modules/mod-101-foundations/exercise-04-env",
+        short="envmgr", title="Environment manager",
+    )  # fmt: skip
+    member = workspace.load_member(created)
+    assert (member.id, member.dist, member.demo) == ("101-04", "aiinfra-envmgr", ("envmgr", "demo"))
+    assert workspace.problems(member, tiny_workspace) == []
+    data = tomllib.loads((created / "pyproject.toml").read_text())
+    assert data["project"]["scripts"] == {"envmgr": "envmgr.cli:main"}
+    assert "class EnvmgrError(AiinfraError)" in (created / "src/envmgr/errors.py").read_text()
+    compile((created / "src/envmgr/cli.py").read_text(), "cli.py", "exec")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"exercise_id": "1-7"}, "id must look like"),
+        ({"short": "Bad-Name"}, "short name"),
+        ({"folder": "elsewhere/x"}, "folder must be under"),
+        ({"folder": "modules/mod-1/../../x"}, "folder must be under"),
+    ],
+)
+def test_scaffold_rejects_bad_arguments(tiny_workspace: Path, kwargs: dict[str, str], message: str) -> None:
+    args = {"exercise_id": "101-04", "folder": "modules/mod-101-x/exercise-04-y", "short": "envmgr",
+            "title": "t", **kwargs}  # fmt: skip
+    with pytest.raises(AiinfraError, match=message):
+        scaffold.create(tiny_workspace, **args)
+
+
+def test_scaffold_refuses_a_taken_id_or_name(tiny_workspace: Path) -> None:
+    scaffold.create(tiny_workspace, exercise_id="101-04", folder="modules/mod-1/a", short="one", title="t")
+    with pytest.raises(AiinfraError, match="already uses id 101-04"):
+        scaffold.create(tiny_workspace, exercise_id="101-04", folder="modules/mod-1/b", short="two", title="t")
+    with pytest.raises(AiinfraError, match="already uses"):
+        scaffold.create(tiny_workspace, exercise_id="101-05", folder="modules/mod-1/c", short="one", title="t")
+
+
+def test_cli_list_json_and_markdown(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIINFRA_ROOT", str(REPO))
+    rows = json.loads(runner.invoke(app, ["list", "--json"]).output)
+    assert {"id": "101-07", "package": "aiinfra-mlapi"}.items() <= rows[0].items()
+    markdown = runner.invoke(app, ["list", "--markdown"]).output
+    assert markdown.startswith("| id | package |")
+    assert "| 101-07 | `aiinfra-mlapi` |" in markdown
+
+
+def test_cli_new_then_list(tiny_workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIINFRA_ROOT", str(tiny_workspace))
+    result = runner.invoke(app, ["new", "203", "projects/project-203-multi-region", "--short", "multiregion",
+                                 "--title", "Multi-region"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    listed = json.loads(runner.invoke(app, ["list", "--json"]).output)
+    assert [row["id"] for row in listed] == ["203"]
+
+
+def test_cli_user_mistakes_are_one_line(tiny_workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIINFRA_ROOT", str(tiny_workspace))
+    shutil.rmtree(tiny_workspace / "modules", ignore_errors=True)
+    result = runner.invoke(app, ["run", "101-07"])
+    assert result.exit_code != 0
+    assert isinstance(result.exception, workspace.WorkspaceError)
+    assert "known ids: none yet" in str(result.exception)
