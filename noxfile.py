@@ -43,10 +43,15 @@ def _record(session: nox.Session, started: float) -> None:
 def _sync(session: nox.Session, *args: str) -> None:
     """``uv sync`` the workspace lock into this session's venv (exact: nothing else stays)."""
     session.run_install(
-        "uv", "sync", "--locked", "--exact", "--no-default-groups", *args,
+        "uv",
+        "sync",
+        "--locked",
+        "--exact",
+        "--no-default-groups",
+        *args,
         env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
         external=True,
-    )  # fmt: skip
+    )
 
 
 def _pytest_env() -> dict[str, str]:
@@ -64,9 +69,15 @@ def tests(session: nox.Session, pkg: str) -> None:
     extras = [arg for extra in member.test_extras for arg in ("--extra", extra)]
     _sync(session, "--package", member.dist, "--group", "test", *extras)
     session.run(
-        "python", "-m", "pytest", member.rel(ROOT), "-p", "no:cacheprovider",
-        *session.posargs, env=_pytest_env(),
-    )  # fmt: skip
+        "python",
+        "-m",
+        "pytest",
+        member.rel(ROOT),
+        "-p",
+        "no:cacheprovider",
+        *session.posargs,
+        env=_pytest_env(),
+    )
     _record(session, started)
 
 
@@ -79,8 +90,17 @@ if GPU:
         member = next(m for m in GPU if m.short == pkg)
         extras = [arg for extra in member.test_extras for arg in ("--extra", extra)]
         _sync(session, "--package", member.dist, "--group", "test", *extras)
-        session.run("python", "-m", "pytest", member.rel(ROOT), "-m", "gpu", "--require-gpu",
-                    *session.posargs, env=_pytest_env())  # fmt: skip
+        session.run(
+            "python",
+            "-m",
+            "pytest",
+            member.rel(ROOT),
+            "-m",
+            "gpu",
+            "--require-gpu",
+            *session.posargs,
+            env=_pytest_env(),
+        )
 
 
 @nox.session(python=PYTHON)
@@ -123,4 +143,3 @@ def timings(session: nox.Session) -> None:
     for name, seconds in rows:
         print(f"{name.ljust(width)}  {float(seconds):7.1f}")
     print(f"{'total'.ljust(width)}  {sum(float(s) for _, s in rows):7.1f}")
-

@@ -59,7 +59,7 @@ def test_timed_still_observes_when_the_call_raises() -> None:
 def test_latency_metrics_must_be_named_in_seconds() -> None:
     with pytest.raises(ValueError, match="_seconds"):
         latency_histogram("demo_latency_ms", "bad", new_registry())
-    assert LATENCY_BUCKETS == tuple(sorted(LATENCY_BUCKETS))
+    assert tuple(sorted(LATENCY_BUCKETS)) == LATENCY_BUCKETS
 
 
 def test_http_middleware_labels_by_route_template_and_metrics_path_has_no_redirect() -> None:
@@ -78,7 +78,9 @@ def test_http_middleware_labels_by_route_template_and_metrics_path_has_no_redire
     response = client.get("/metrics", follow_redirects=False)
     assert response.status_code == 200
     text = response.text
-    assert 'demo_http_requests_total{method="GET",route="/items/{item_id}",status="200"} 3.0' in text
+    assert (
+        'demo_http_requests_total{method="GET",route="/items/{item_id}",status="200"} 3.0' in text
+    )
     assert 'route="unmatched",status="404"' in text
     assert "/items/1" not in text  # raw paths never become labels
     assert "/metrics" not in generate_latest(registry).decode()  # skipped

@@ -17,7 +17,7 @@ import pytest
 from aiinfra_shared.services import (
     RunningService,
     ServiceError,
-    ServiceNotInstalled,
+    ServiceNotInstalledError,
     http_process,
     launcher,
     start,
@@ -63,9 +63,13 @@ def test_kafka_produce_consume_commit(kafka_service: RunningService) -> None:
 
     def consume(expected: int) -> list[bytes]:
         consumer = KafkaConsumer(
-            topic, bootstrap_servers=kafka_service.url, group_id="g1",
-            auto_offset_reset="earliest", enable_auto_commit=False, **FAST_GROUP_SETTINGS,
-        )  # fmt: skip
+            topic,
+            bootstrap_servers=kafka_service.url,
+            group_id="g1",
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            **FAST_GROUP_SETTINGS,
+        )
         values: list[bytes] = []
         deadline = time.monotonic() + (30 if expected else 5)  # joining a group takes seconds
         while time.monotonic() < deadline and len(values) < max(expected, 1):
@@ -106,8 +110,14 @@ def test_promtool_checks_rules(tmp_path: Path) -> None:
     good.write_text("groups:\n- name: g\n  rules:\n  - alert: Down\n    expr: up == 0\n")
     bad = tmp_path / "bad.yml"
     bad.write_text("groups:\n- name: g\n  rules:\n  - alert: Down\n    expr: up ==\n")
-    assert subprocess.run([promtool(), "check", "rules", str(good)], capture_output=True).returncode == 0
-    assert subprocess.run([promtool(), "check", "rules", str(bad)], capture_output=True).returncode != 0
+    assert (
+        subprocess.run([promtool(), "check", "rules", str(good)], capture_output=True).returncode
+        == 0
+    )
+    assert (
+        subprocess.run([promtool(), "check", "rules", str(bad)], capture_output=True).returncode
+        != 0
+    )
 
 
 def test_alertmanager_answers(alertmanager_service: RunningService) -> None:
@@ -142,7 +152,10 @@ def test_a_taken_fixed_port_fails_with_the_log_tail(tmp_path: Path) -> None:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
         port = squatter.getsockname()[1]
-        with pytest.raises(ServiceError) as error, start("redis", port=port, workdir=tmp_path, timeout=10):
+        with (
+            pytest.raises(ServiceError) as error,
+            start("redis", port=port, workdir=tmp_path, timeout=10),
+        ):
             pass
     assert "before it was ready" in str(error.value)
     assert "last lines of" in str(error.value)
@@ -152,13 +165,15 @@ def test_http_process_runs_our_own_server(tmp_path: Path) -> None:
     def argv(port: int) -> list[str]:
         return [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"]
 
-    with http_process("static", argv, health_path="/", workdir=tmp_path) as server:
-        with urllib.request.urlopen(server.url, timeout=5) as response:  # noqa: S310
-            assert response.status == 200
+    with (
+        http_process("static", argv, health_path="/", workdir=tmp_path) as server,
+        urllib.request.urlopen(server.url, timeout=5) as response,  # noqa: S310
+    ):
+        assert response.status == 200
 
 
 def test_missing_binary_names_the_install_command() -> None:
-    with pytest.raises(ServiceNotInstalled, match="install it with: apt-get install nothing"):
+    with pytest.raises(ServiceNotInstalledError, match="install it with: apt-get install nothing"):
         find_binary("definitely-not-installed-xyz", "apt-get install nothing")
 
 

@@ -39,7 +39,9 @@ def test_lookup_by_id_or_short_name_and_unknown_ids() -> None:
         workspace.lookup("999-99", REPO)
 
 
-def test_find_root_outside_the_repo_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_find_root_outside_the_repo_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("AIINFRA_ROOT", raising=False)
     with pytest.raises(workspace.WorkspaceError, match="not inside the aiinfra-solutions"):
         workspace.find_root(tmp_path)
@@ -47,9 +49,12 @@ def test_find_root_outside_the_repo_is_a_clear_error(tmp_path: Path, monkeypatch
 
 def test_scaffold_creates_a_package_that_passes_the_layout_checks(tiny_workspace: Path) -> None:
     created = scaffold.create(
-        tiny_workspace, exercise_id="101-04", folder="modules/mod-101-foundations/exercise-04-env",
-        short="envmgr", title="Environment manager",
-    )  # fmt: skip
+        tiny_workspace,
+        exercise_id="101-04",
+        folder="modules/mod-101-foundations/exercise-04-env",
+        short="envmgr",
+        title="Environment manager",
+    )
     member = workspace.load_member(created)
     assert (member.id, member.dist, member.demo) == ("101-04", "aiinfra-envmgr", ("envmgr", "demo"))
     assert workspace.problems(member, tiny_workspace) == []
@@ -68,19 +73,32 @@ def test_scaffold_creates_a_package_that_passes_the_layout_checks(tiny_workspace
         ({"folder": "modules/mod-1/../../x"}, "folder must be under"),
     ],
 )
-def test_scaffold_rejects_bad_arguments(tiny_workspace: Path, kwargs: dict[str, str], message: str) -> None:
-    args = {"exercise_id": "101-04", "folder": "modules/mod-101-x/exercise-04-y", "short": "envmgr",
-            "title": "t", **kwargs}  # fmt: skip
+def test_scaffold_rejects_bad_arguments(
+    tiny_workspace: Path, kwargs: dict[str, str], message: str
+) -> None:
+    args = {
+        "exercise_id": "101-04",
+        "folder": "modules/mod-101-x/exercise-04-y",
+        "short": "envmgr",
+        "title": "t",
+        **kwargs,
+    }
     with pytest.raises(AiinfraError, match=message):
         scaffold.create(tiny_workspace, **args)
 
 
 def test_scaffold_refuses_a_taken_id_or_name(tiny_workspace: Path) -> None:
-    scaffold.create(tiny_workspace, exercise_id="101-04", folder="modules/mod-1/a", short="one", title="t")
+    scaffold.create(
+        tiny_workspace, exercise_id="101-04", folder="modules/mod-1/a", short="one", title="t"
+    )
     with pytest.raises(AiinfraError, match="already uses id 101-04"):
-        scaffold.create(tiny_workspace, exercise_id="101-04", folder="modules/mod-1/b", short="two", title="t")
+        scaffold.create(
+            tiny_workspace, exercise_id="101-04", folder="modules/mod-1/b", short="two", title="t"
+        )
     with pytest.raises(AiinfraError, match="already uses"):
-        scaffold.create(tiny_workspace, exercise_id="101-05", folder="modules/mod-1/c", short="one", title="t")
+        scaffold.create(
+            tiny_workspace, exercise_id="101-05", folder="modules/mod-1/c", short="one", title="t"
+        )
 
 
 def test_cli_list_json_and_markdown(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -94,14 +112,26 @@ def test_cli_list_json_and_markdown(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_cli_new_then_list(tiny_workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIINFRA_ROOT", str(tiny_workspace))
-    result = runner.invoke(app, ["new", "203", "projects/project-203-multi-region", "--short", "multiregion",
-                                 "--title", "Multi-region"])  # fmt: skip
+    result = runner.invoke(
+        app,
+        [
+            "new",
+            "203",
+            "projects/project-203-multi-region",
+            "--short",
+            "multiregion",
+            "--title",
+            "Multi-region",
+        ],
+    )
     assert result.exit_code == 0, result.output
     listed = json.loads(runner.invoke(app, ["list", "--json"]).output)
     assert [row["id"] for row in listed] == ["203"]
 
 
-def test_cli_user_mistakes_are_one_line(tiny_workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_user_mistakes_are_one_line(
+    tiny_workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("AIINFRA_ROOT", str(tiny_workspace))
     shutil.rmtree(tiny_workspace / "modules", ignore_errors=True)
     result = runner.invoke(app, ["run", "101-07"])

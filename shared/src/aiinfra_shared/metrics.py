@@ -18,8 +18,20 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, make_asgi_a
 
 #: Latency buckets in seconds, from 1 ms to 10 s: fine for model calls and HTTP round trips.
 LATENCY_BUCKETS: tuple[float, ...] = (
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-)  # fmt: skip
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -73,9 +85,7 @@ def latency_histogram(
     """
     if not name.endswith("_seconds"):
         raise ValueError(f"latency metric names end in '_seconds': {name!r}")
-    return Histogram(
-        name, documentation, labelnames, registry=registry, buckets=LATENCY_BUCKETS
-    )
+    return Histogram(name, documentation, labelnames, registry=registry, buckets=LATENCY_BUCKETS)
 
 
 @contextmanager

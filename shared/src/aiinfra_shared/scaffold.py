@@ -47,15 +47,25 @@ def create(root: Path, *, exercise_id: str, folder: str, short: str, title: str)
     if not workspace.SHORT_PATTERN.match(short):
         raise AiinfraError(f"short name must be lowercase letters and digits, got {short!r}")
     if not folder.startswith(FOLDER_PREFIXES) or ".." in Path(folder).parts:
-        raise AiinfraError(f"folder must be under {' or '.join(FOLDER_PREFIXES)}..., got {folder!r}")
+        raise AiinfraError(
+            f"folder must be under {' or '.join(FOLDER_PREFIXES)}..., got {folder!r}"
+        )
     target = root / folder
     if target.exists():
         raise AiinfraError(f"{folder} already exists")
     for member in workspace.discover(root):
         if member.id == exercise_id or member.short == short:
-            raise AiinfraError(f"{member.rel(root)} already uses id {member.id} / name {member.short}")
+            raise AiinfraError(
+                f"{member.rel(root)} already uses id {member.id} / name {member.short}"
+            )
 
-    values = {"id": exercise_id, "short": short, "title": title, "env_prefix": short.upper() + "_", "cls": short.capitalize()}
+    values = {
+        "id": exercise_id,
+        "short": short,
+        "title": title,
+        "env_prefix": short.upper() + "_",
+        "cls": short.capitalize(),
+    }
     template = resources.files("aiinfra_shared") / "templates" / TEMPLATE
     for rel, node in _walk(template):
         out_rel = rel.replace("__short__", short).removesuffix(".tmpl")

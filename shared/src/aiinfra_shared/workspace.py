@@ -56,8 +56,8 @@ class Member:
 
     @property
     def import_name(self) -> str:
-        """The import package name."""
-        return self.short.replace("-", "_")
+        """The import package name (``import-name`` in the table, else the short name)."""
+        return str(self.raw.get("import-name", self.short.replace("-", "_")))
 
     def rel(self, root: Path) -> str:
         """The folder relative to the workspace root, with forward slashes."""
@@ -187,7 +187,8 @@ def markdown_table(members: list[Member], root: Path) -> str:
     for m in members:
         services = ", ".join(m.services) or "-"
         gpu = "yes" if m.gpu else "no"
+        folder = m.rel(root)
         lines.append(
-            f"| {m.id} | `{m.dist}` | {m.title} | {services} | {gpu} | [{m.rel(root)}]({m.rel(root)}) |"
+            f"| {m.id} | `{m.dist}` | {m.title} | {services} | {gpu} | [{folder}]({folder}) |"
         )
     return "\n".join(lines)

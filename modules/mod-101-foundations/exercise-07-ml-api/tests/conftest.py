@@ -5,12 +5,11 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
-
 from mlapi import model as model_lib
 from mlapi.app import create_app
 from mlapi.config import MlapiSettings
 from mlapi.training import train_and_save
+from pydantic import SecretStr
 
 API_KEY = "test-admin-key"
 
@@ -48,10 +47,20 @@ def client(settings: MlapiSettings) -> Iterator[TestClient]:
 @pytest.fixture
 def setosa() -> dict[str, float]:
     """Row 1 of the dataset: an unmistakable setosa."""
-    return {"sepal_length_cm": 5.1, "sepal_width_cm": 3.5, "petal_length_cm": 1.4, "petal_width_cm": 0.2}
+    return {
+        "sepal_length_cm": 5.1,
+        "sepal_width_cm": 3.5,
+        "petal_length_cm": 1.4,
+        "petal_width_cm": 0.2,
+    }
 
 
 @pytest.fixture
 def virginica() -> dict[str, float]:
     """Row 122 of the dataset: an unmistakable virginica."""
-    return {"sepal_length_cm": 6.9, "sepal_width_cm": 3.2, "petal_length_cm": 5.7, "petal_width_cm": 2.3}
+    return {
+        "sepal_length_cm": 6.9,
+        "sepal_width_cm": 3.2,
+        "petal_length_cm": 5.7,
+        "petal_width_cm": 2.3,
+    }

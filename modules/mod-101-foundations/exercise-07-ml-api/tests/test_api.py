@@ -8,13 +8,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
-
 from mlapi import model as model_lib
 from mlapi.app import create_app
 from mlapi.config import MlapiSettings
 from mlapi.data import load_dataset, split
 from mlapi.schemas import MAX_BATCH
+from pydantic import SecretStr
 
 
 def test_health_and_readiness(client: TestClient, trained: model_lib.TrainedModel) -> None:
@@ -24,7 +23,9 @@ def test_health_and_readiness(client: TestClient, trained: model_lib.TrainedMode
     assert ready.json()["model_version"] == trained.version
 
 
-def test_single_prediction(client: TestClient, setosa: dict[str, float], trained: model_lib.TrainedModel) -> None:
+def test_single_prediction(
+    client: TestClient, setosa: dict[str, float], trained: model_lib.TrainedModel
+) -> None:
     response = client.post("/v1/predict", json=setosa)
     assert response.status_code == 200
     body = response.json()
@@ -44,7 +45,9 @@ def test_batch_prediction_keeps_order(
     assert labels == ["virginica", "setosa", "virginica"]
 
 
-def test_batch_over_http_matches_held_out_accuracy(client: TestClient, trained: model_lib.TrainedModel) -> None:
+def test_batch_over_http_matches_held_out_accuracy(
+    client: TestClient, trained: model_lib.TrainedModel
+) -> None:
     _, test = split(load_dataset())
     names = ("sepal_length_cm", "sepal_width_cm", "petal_length_cm", "petal_width_cm")
     batch = {"instances": [dict(zip(names, map(float, row), strict=True)) for row in test.x]}
@@ -62,7 +65,11 @@ def test_batch_over_http_matches_held_out_accuracy(client: TestClient, trained: 
     ],
 )
 def test_bad_input_is_a_422_naming_the_field(
-    client: TestClient, setosa: dict[str, float], change: dict[str, object], field: str, message: str
+    client: TestClient,
+    setosa: dict[str, float],
+    change: dict[str, object],
+    field: str,
+    message: str,
 ) -> None:
     response = client.post("/v1/predict", json={**setosa, **change})
     assert response.status_code == 422
@@ -71,12 +78,18 @@ def test_bad_input_is_a_422_naming_the_field(
 
 
 def test_not_json_and_empty_batch_are_422(client: TestClient) -> None:
-    assert client.post("/v1/predict", content=b"{not json",
-                       headers={"content-type": "application/json"}).status_code == 422  # fmt: skip
+    assert (
+        client.post(
+            "/v1/predict", content=b"{not json", headers={"content-type": "application/json"}
+        ).status_code
+        == 422
+    )
     assert client.post("/v1/predict", json={"instances": []}).status_code == 422
 
 
-def test_oversized_batch_is_rejected(client: TestClient, setosa: dict[str, float], settings: MlapiSettings) -> None:
+def test_oversized_batch_is_rejected(
+    client: TestClient, setosa: dict[str, float], settings: MlapiSettings
+) -> None:
     big = MlapiSettings(model_dir=settings.model_dir, max_body_bytes=10**6)
     with TestClient(create_app(big)) as roomy:
         response = roomy.post("/v1/predict", json={"instances": [setosa] * (MAX_BATCH + 1)})
@@ -94,7 +107,9 @@ def test_body_over_the_limit_is_413_declared_or_chunked(client: TestClient) -> N
         for _ in range(5):
             yield b"x" * 1000
 
-    chunked = client.post("/v1/predict", content=chunks(), headers={"content-type": "application/json"})
+    chunked = client.post(
+        "/v1/predict", content=chunks(), headers={"content-type": "application/json"}
+    )
     assert chunked.status_code == 413
 
 
@@ -149,7 +164,9 @@ def test_broken_model_on_reload_keeps_the_old_one(
         assert still.json()["model_version"] == trained.version
 
 
-def test_without_a_model_the_app_starts_but_is_not_ready(tmp_path: Path, setosa: dict[str, float]) -> None:
+def test_without_a_model_the_app_starts_but_is_not_ready(
+    tmp_path: Path, setosa: dict[str, float]
+) -> None:
     with TestClient(create_app(MlapiSettings(model_dir=tmp_path / "none"))) as client:
         assert client.get("/healthz").status_code == 200
         ready = client.get("/readyz")
@@ -158,7 +175,9 @@ def test_without_a_model_the_app_starts_but_is_not_ready(tmp_path: Path, setosa:
         assert client.post("/v1/predict", json=setosa).status_code == 503
 
 
-def test_metrics_count_requests_by_route_template_and_class(client: TestClient, setosa: dict[str, float]) -> None:
+def test_metrics_count_requests_by_route_template_and_class(
+    client: TestClient, setosa: dict[str, float]
+) -> None:
     client.post("/v1/predict", json=setosa)
     client.post("/v1/predict", json={"instances": [setosa, setosa]})
     client.post("/v1/predict", json={**setosa, "petal_length_cm": -1})
@@ -172,10 +191,12 @@ def test_metrics_count_requests_by_route_template_and_class(client: TestClient, 
     assert 'route="unmatched",status="404"' in text
     assert "mlapi_http_request_duration_seconds_bucket" in text
     assert "mlapi_model_loaded 1.0" in text
-    assert 'mlapi_batch_size_rows_count 2.0' in text
+    assert "mlapi_batch_size_rows_count 2.0" in text
 
 
 def test_openapi_documents_the_routes(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
-    assert {"/v1/predict", "/v1/model", "/v1/model/reload", "/healthz", "/readyz"} <= set(schema["paths"])
+    assert {"/v1/predict", "/v1/model", "/v1/model/reload", "/healthz", "/readyz"} <= set(
+        schema["paths"]
+    )
     assert "X-API-Key" in json.dumps(schema["components"]["securitySchemes"])

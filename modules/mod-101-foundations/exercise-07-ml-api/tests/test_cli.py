@@ -4,10 +4,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from typer.testing import CliRunner
-
 from mlapi import model as model_lib
 from mlapi.cli import app
+from typer.testing import CliRunner
 
 runner = CliRunner()
 
@@ -21,7 +20,9 @@ def test_train_writes_a_loadable_model(tmp_path: Path) -> None:
 
 
 def test_predict_prints_the_species(model_dir: Path) -> None:
-    result = runner.invoke(app, ["predict", "6.9", "3.2", "5.7", "2.3", "--model-dir", str(model_dir)])
+    result = runner.invoke(
+        app, ["predict", "6.9", "3.2", "5.7", "2.3", "--model-dir", str(model_dir)]
+    )
     assert result.exit_code == 0, result.output
     assert "virginica" in result.output
 
@@ -38,8 +39,10 @@ def test_missing_model_is_one_line_and_exit_1(tmp_path: Path) -> None:
     script = Path(sys.executable).parent / "mlapi"
     result = subprocess.run(
         [str(script), "predict", "5", "3", "1.4", "0.2", "--model-dir", str(tmp_path)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 1
     assert "error: no trained model" in result.stderr
     assert "Traceback" not in result.stderr
@@ -51,8 +54,10 @@ def test_bad_training_data_is_reported(tmp_path: Path) -> None:
     script = Path(sys.executable).parent / "mlapi"
     result = subprocess.run(
         [str(script), "train", "--data", str(bad), "--model-dir", str(tmp_path / "m")],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 1
     assert "missing column" in result.stderr
     assert not (tmp_path / "m").exists()

@@ -4,7 +4,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from mlapi.data import CLASSES, FEATURES, load_dataset, split
 from mlapi.errors import DatasetError
 

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from mlapi import model as model_lib
 from mlapi.data import load_dataset, split
 from mlapi.errors import InvalidModelError, ModelNotFoundError
@@ -59,7 +58,9 @@ def test_corrupt_weights_are_reported(tmp_path: Path, trained: model_lib.Trained
         model_lib.load(target)
 
 
-def test_tampered_metadata_version_is_detected(tmp_path: Path, trained: model_lib.TrainedModel) -> None:
+def test_tampered_metadata_version_is_detected(
+    tmp_path: Path, trained: model_lib.TrainedModel
+) -> None:
     target = model_lib.save(trained, tmp_path / "m")
     meta = json.loads((target / model_lib.METADATA).read_text())
     meta["version"] = "000000000000"

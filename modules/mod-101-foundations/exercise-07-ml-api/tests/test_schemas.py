@@ -3,9 +3,8 @@ from __future__ import annotations
 import math
 
 import pytest
-from pydantic import ValidationError
-
 from mlapi.schemas import MAX_BATCH, Batch, Flower
+from pydantic import ValidationError
 
 
 def test_valid_flower_keeps_feature_order(setosa: dict[str, float]) -> None:

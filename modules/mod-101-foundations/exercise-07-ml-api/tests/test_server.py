@@ -18,12 +18,29 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def server(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
     def argv(port: int) -> list[str]:
-        return [sys.executable, "-m", "uvicorn", "mlapi.app:create_app", "--factory",
-                "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]  # fmt: skip
+        return [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "mlapi.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ]
 
     env = {"MLAPI_MODEL_DIR": str(model_dir), "MLAPI_API_KEY": "integration-key"}
-    with http_process("mlapi", argv, health_path="/readyz", env=env,
-                      workdir=tmp_path_factory.mktemp("server"), timeout=120) as running:  # fmt: skip
+    with http_process(
+        "mlapi",
+        argv,
+        health_path="/readyz",
+        env=env,
+        workdir=tmp_path_factory.mktemp("server"),
+        timeout=120,
+    ) as running:
         yield running
 
 
@@ -35,8 +52,9 @@ def test_predict_over_http(server: RunningService, setosa: dict[str, float]) -> 
 
 def test_reload_over_http_needs_the_key(server: RunningService) -> None:
     assert httpx.post(f"{server.url}/v1/model/reload", timeout=10).status_code == 401
-    authorised = httpx.post(f"{server.url}/v1/model/reload", headers={"X-API-Key": "integration-key"},
-                            timeout=10)  # fmt: skip
+    authorised = httpx.post(
+        f"{server.url}/v1/model/reload", headers={"X-API-Key": "integration-key"}, timeout=10
+    )
     assert authorised.status_code == 200
 
 
@@ -48,11 +66,26 @@ def test_metrics_are_served_at_exactly_metrics(server: RunningService) -> None:
 
 def test_server_stops_cleanly(model_dir: Path, tmp_path: Path) -> None:
     def argv(port: int) -> list[str]:
-        return [sys.executable, "-m", "uvicorn", "mlapi.app:create_app", "--factory",
-                "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
+        return [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "mlapi.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ]
 
-    with http_process("mlapi-stop", argv, health_path="/healthz", workdir=tmp_path,
-                      env={"MLAPI_MODEL_DIR": str(model_dir)}, timeout=120) as running:  # fmt: skip
+    with http_process(
+        "mlapi-stop",
+        argv,
+        health_path="/healthz",
+        workdir=tmp_path,
+        env={"MLAPI_MODEL_DIR": str(model_dir)},
+        timeout=120,
+    ) as running:
         process = running.process
     assert process.poll() is not None
     with pytest.raises(httpx.ConnectError):
@@ -64,11 +97,27 @@ def test_schemathesis_finds_no_server_error(server: RunningService, tmp_path: Pa
     document and sends them to the live server: none may get a 5xx."""
     report = tmp_path / "junit.xml"
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "schemathesis"), "run", f"{server.url}/openapi.json",
-         "--checks", "not_a_server_error", "--max-examples", "40", "--seed", "7", "--no-color",
-         "--report", "junit", "--report-junit-path", str(report)],
-        capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
+        [
+            str(Path(sys.executable).parent / "schemathesis"),
+            "run",
+            f"{server.url}/openapi.json",
+            "--checks",
+            "not_a_server_error",
+            "--max-examples",
+            "40",
+            "--seed",
+            "7",
+            "--no-color",
+            "--report",
+            "junit",
+            "--report-junit-path",
+            str(report),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout[-4000:]
     junit = report.read_text()
     for operation in ("POST /v1/predict", "POST /v1/model/reload", "GET /readyz"):

@@ -9,7 +9,7 @@ Each launcher is a context manager yielding a :class:`RunningService`::
 Launchers: ``mlflow``, ``prometheus``, ``alertmanager``, ``kafka`` (Tansu), ``s3`` (moto),
 ``redis``, ``postgres``; ``http_process`` runs a server of our own. Python-side clients come
 from the matching ``aiinfra-shared[...]`` extra; binaries from Debian come from
-``scripts/install-system-deps.sh``. A missing one raises :class:`ServiceNotInstalled` whose
+``scripts/install-system-deps.sh``. A missing one raises :class:`ServiceNotInstalledError` whose
 message names the install command.
 """
 
@@ -23,7 +23,7 @@ from typing import Any
 from aiinfra_shared.services.base import (
     RunningService,
     ServiceError,
-    ServiceNotInstalled,
+    ServiceNotInstalledError,
     free_port,
 )
 from aiinfra_shared.services.http import http_process
@@ -65,7 +65,7 @@ __all__ = [
     "LAUNCHERS",
     "RunningService",
     "ServiceError",
-    "ServiceNotInstalled",
+    "ServiceNotInstalledError",
     "free_port",
     "http_process",
     "launcher",

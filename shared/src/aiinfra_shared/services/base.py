@@ -36,7 +36,7 @@ class ServiceError(AiinfraError):
     """A service could not be started or did not become ready."""
 
 
-class ServiceNotInstalled(ServiceError):
+class ServiceNotInstalledError(ServiceError):
     """The binary a launcher needs is missing; the message names the install command."""
 
 
@@ -59,20 +59,22 @@ def find_binary(name: str, install_hint: str, candidates: Sequence[str | Path] =
         The absolute path.
 
     Raises:
-        ServiceNotInstalled: When nothing is found.
+        ServiceNotInstalledError: When nothing is found.
     """
     found = shutil.which(name)
     if found:
         return found
     for candidate in candidates:
         pattern = str(candidate)
-        matches = sorted(Path("/").glob(pattern.lstrip("/")), reverse=True) if "*" in pattern else [
-            Path(pattern)
-        ]
+        matches = (
+            sorted(Path("/").glob(pattern.lstrip("/")), reverse=True)
+            if "*" in pattern
+            else [Path(pattern)]
+        )
         for path in matches:
             if path.is_file() and os.access(path, os.X_OK):
                 return str(path)
-    raise ServiceNotInstalled(f"'{name}' is not installed; install it with: {install_hint}")
+    raise ServiceNotInstalledError(f"'{name}' is not installed; install it with: {install_hint}")
 
 
 def tcp_open(host: str, port: int, timeout: float = 0.5) -> bool:
@@ -253,8 +255,11 @@ def run_service(
                 if ready(chosen):
                     logger.info(
                         "%s ready at %s (pid %s, %.1fs)",
-                        name, service.url, process.pid, time.monotonic() - started,
-                    )  # fmt: skip
+                        name,
+                        service.url,
+                        process.pid,
+                        time.monotonic() - started,
+                    )
                     break
                 if time.monotonic() - started > timeout:
                     last_error = f"{name} did not become ready within {timeout:.0f}s"

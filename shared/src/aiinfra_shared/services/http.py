@@ -44,14 +44,17 @@ def http_process(
     Yields:
         The service; ``url`` is ``http://127.0.0.1:PORT``.
     """
-    with workdir_for(name, workdir) as wd, run_service(
-        name,
-        argv=argv,
-        ready=lambda p: http_ok(f"http://{LOOPBACK}:{p}{health_path}"),
-        url=lambda p: f"http://{LOOPBACK}:{p}",
-        workdir=wd,
-        port=port,
-        timeout=timeout,
-        env=env,
-    ) as service:
+    with (
+        workdir_for(name, workdir) as wd,
+        run_service(
+            name,
+            argv=argv,
+            ready=lambda p: http_ok(f"http://{LOOPBACK}:{p}{health_path}"),
+            url=lambda p: f"http://{LOOPBACK}:{p}",
+            workdir=wd,
+            port=port,
+            timeout=timeout,
+            env=env,
+        ) as service,
+    ):
         yield service

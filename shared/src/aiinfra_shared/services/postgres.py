@@ -69,8 +69,19 @@ def postgres(
             os.chown(wd, account.pw_uid, account.pw_gid)
         data = wd / "data"
         result = subprocess.run(
-            [initdb, "-D", str(data), "-A", "trust", "-U", user, "-E", "UTF8",
-             "--locale=C", "--no-sync"],  # fmt: skip
+            [
+                initdb,
+                "-D",
+                str(data),
+                "-A",
+                "trust",
+                "-U",
+                user,
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ],
             capture_output=True,
             text=True,
             user=run_as,
@@ -91,9 +102,22 @@ def postgres(
         with run_service(
             "postgres",
             argv=lambda p: [
-                server, "-D", str(data), "-h", LOOPBACK, "-p", str(p), "-k", str(wd),
-                "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-            ],  # fmt: skip
+                server,
+                "-D",
+                str(data),
+                "-h",
+                LOOPBACK,
+                "-p",
+                str(p),
+                "-k",
+                str(wd),
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+            ],
             ready=ready,
             url=url,
             client_env=lambda p: {"AIINFRA_POSTGRES_URL": url(p)},

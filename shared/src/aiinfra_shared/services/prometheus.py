@@ -65,7 +65,9 @@ def prometheus(
         config_path = wd / "prometheus.yml"
 
         def argv(p: int) -> list[str]:
-            cfg = config or _default_config(p, scrape_targets, rule_files, alertmanager_url, interval)
+            cfg = config or _default_config(
+                p, scrape_targets, rule_files, alertmanager_url, interval
+            )
             config_path.write_text(json.dumps(cfg, indent=2))  # JSON is valid YAML
             return [
                 binary,
@@ -134,7 +136,9 @@ def alertmanager(
         The service; ``env`` sets ``AIINFRA_ALERTMANAGER_URL``.
     """
     binary = find_binary(
-        "prometheus-alertmanager", INSTALL_HINT, ["/usr/bin/alertmanager", "/usr/local/bin/alertmanager"]
+        "prometheus-alertmanager",
+        INSTALL_HINT,
+        ["/usr/bin/alertmanager", "/usr/local/bin/alertmanager"],
     )
     cfg = config or {"route": {"receiver": "null"}, "receivers": [{"name": "null"}]}
     with workdir_for("alertmanager", workdir) as wd:

@@ -38,17 +38,31 @@ def redis(
         ``AIINFRA_REDIS_URL``.
     """
     binary = find_binary("redis-server", INSTALL_HINT)
-    with workdir_for("redis", workdir) as wd, run_service(
-                "redis",
-                argv=lambda p: [
-                    binary, "--bind", LOOPBACK, "--port", str(p), "--save", "",
-                    "--appendonly", "no", "--dir", str(wd), "--protected-mode", "yes",
-                ],  # fmt: skip
-                ready=_pong,
-                url=lambda p: f"redis://{LOOPBACK}:{p}/0",
-                client_env=lambda p: {"AIINFRA_REDIS_URL": f"redis://{LOOPBACK}:{p}/0"},
-                workdir=wd,
-                port=port,
-                timeout=timeout,
-    ) as service:
+    with (
+        workdir_for("redis", workdir) as wd,
+        run_service(
+            "redis",
+            argv=lambda p: [
+                binary,
+                "--bind",
+                LOOPBACK,
+                "--port",
+                str(p),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(wd),
+                "--protected-mode",
+                "yes",
+            ],
+            ready=_pong,
+            url=lambda p: f"redis://{LOOPBACK}:{p}/0",
+            client_env=lambda p: {"AIINFRA_REDIS_URL": f"redis://{LOOPBACK}:{p}/0"},
+            workdir=wd,
+            port=port,
+            timeout=timeout,
+        ) as service,
+    ):
         yield service

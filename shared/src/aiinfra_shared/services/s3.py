@@ -20,7 +20,7 @@ INSTALL_HINT = "uv pip install 'aiinfra-shared[s3]'  (or add the extra to your p
 #: moto accepts any credentials; these keep boto3 from looking for real ones.
 CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 (moto's dummy secret)
+    "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",
 }
 
@@ -36,18 +36,21 @@ def s3(
         ``AIINFRA_S3_ENDPOINT_URL`` and dummy credentials.
     """
     binary = venv_script("moto_server", INSTALL_HINT)
-    with workdir_for("s3", workdir) as wd, run_service(
-        "s3",
-        argv=lambda p: [binary, "-H", LOOPBACK, "-p", str(p)],
-        ready=lambda p: http_ok(f"http://{LOOPBACK}:{p}/moto-api/"),
-        url=lambda p: f"http://{LOOPBACK}:{p}",
-        client_env=lambda p: {
-            "AWS_ENDPOINT_URL_S3": f"http://{LOOPBACK}:{p}",
-            "AIINFRA_S3_ENDPOINT_URL": f"http://{LOOPBACK}:{p}",
-            **CREDENTIALS,
-        },
-        workdir=wd,
-        port=port,
-        timeout=timeout,
-    ) as service:
+    with (
+        workdir_for("s3", workdir) as wd,
+        run_service(
+            "s3",
+            argv=lambda p: [binary, "-H", LOOPBACK, "-p", str(p)],
+            ready=lambda p: http_ok(f"http://{LOOPBACK}:{p}/moto-api/"),
+            url=lambda p: f"http://{LOOPBACK}:{p}",
+            client_env=lambda p: {
+                "AWS_ENDPOINT_URL_S3": f"http://{LOOPBACK}:{p}",
+                "AIINFRA_S3_ENDPOINT_URL": f"http://{LOOPBACK}:{p}",
+                **CREDENTIALS,
+            },
+            workdir=wd,
+            port=port,
+            timeout=timeout,
+        ) as service,
+    ):
         yield service

@@ -21,7 +21,7 @@ from functools import cache
 
 import pytest
 
-from aiinfra_shared.services import RunningService, ServiceNotInstalled, start
+from aiinfra_shared.services import RunningService, ServiceNotInstalledError, start
 
 SERVICE_FIXTURES = {
     f"{name}_service": name
@@ -101,7 +101,7 @@ def _service(request: pytest.FixtureRequest, name: str) -> Iterator[RunningServi
     try:
         manager = start(name)
         service = manager.__enter__()
-    except ServiceNotInstalled as exc:
+    except ServiceNotInstalledError as exc:
         if require_services(request.config):
             pytest.fail(str(exc), pytrace=False)
         pytest.skip(str(exc))

@@ -43,7 +43,9 @@ def main_callback() -> None:
 @app.command()
 def train(
     model_dir: ModelDir = None,
-    data: Annotated[Path | None, typer.Option(help="CSV to train on (default: shipped Iris).")] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="CSV to train on (default: shipped Iris).")
+    ] = None,
     epochs: Annotated[int | None, typer.Option(help="Training epochs.")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
 ) -> None:
@@ -57,8 +59,12 @@ def train(
     table = Table(title=f"model {meta.version} → {settings.model_dir}")
     table.add_column("metric")
     table.add_column("value", justify="right")
-    for name, value in (("train accuracy", meta.train_accuracy), ("test accuracy", meta.test_accuracy),
-                        ("epochs", meta.epochs), ("seed", meta.seed)):  # fmt: skip
+    for name, value in (
+        ("train accuracy", meta.train_accuracy),
+        ("test accuracy", meta.test_accuracy),
+        ("epochs", meta.epochs),
+        ("seed", meta.seed),
+    ):
         table.add_row(name, str(value))
     console.print(table)
 
@@ -68,13 +74,25 @@ def serve(
     model_dir: ModelDir = None,
     host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+    train_if_missing: Annotated[
+        bool, typer.Option("--train-if-missing", help="Train a model first if there is none.")
+    ] = False,
 ) -> None:
     """Serve the API with uvicorn (Ctrl+C stops it)."""
     import uvicorn
 
+    from mlapi import model as model_lib
     from mlapi.app import create_app
+    from mlapi.errors import ModelNotFoundError
+    from mlapi.training import train_and_save
 
     settings = _settings(model_dir, host=host, port=port)
+    if train_if_missing:
+        try:
+            model_lib.load(settings.model_dir)
+        except ModelNotFoundError:
+            console.print(f"No model in {settings.model_dir}: training one first")
+            train_and_save(settings)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
 
 
@@ -91,8 +109,12 @@ def predict(
     from mlapi.schemas import Flower
 
     try:
-        flower = Flower(sepal_length_cm=sepal_length, sepal_width_cm=sepal_width,
-                        petal_length_cm=petal_length, petal_width_cm=petal_width)  # fmt: skip
+        flower = Flower(
+            sepal_length_cm=sepal_length,
+            sepal_width_cm=sepal_width,
+            petal_length_cm=petal_length,
+            petal_width_cm=petal_width,
+        )
     except ValidationError as exc:
         problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
         raise typer.BadParameter(problems) from None

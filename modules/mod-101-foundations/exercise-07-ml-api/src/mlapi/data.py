@@ -17,7 +17,12 @@ import numpy.typing as npt
 
 from mlapi.errors import DatasetError
 
-FEATURES: tuple[str, ...] = ("sepal_length_cm", "sepal_width_cm", "petal_length_cm", "petal_width_cm")
+FEATURES: tuple[str, ...] = (
+    "sepal_length_cm",
+    "sepal_width_cm",
+    "petal_length_cm",
+    "petal_width_cm",
+)
 CLASSES: tuple[str, ...] = ("setosa", "versicolor", "virginica")
 TARGET = "species"
 

@@ -38,18 +38,32 @@ def run_demo(settings: MlapiSettings, *, requests: int = 200, console: Console) 
     except ModelNotFoundError:
         with console.status("No model yet: training one ..."):
             trained = train_and_save(settings.model_copy(update={"model_dir": model_dir}))
-        console.print(f"Trained model {trained.version} (test accuracy {trained.metadata.test_accuracy})")
+        console.print(
+            f"Trained model {trained.version} (test accuracy {trained.metadata.test_accuracy})"
+        )
 
     api_key = secrets.token_urlsafe(16)
     env = {"MLAPI_MODEL_DIR": str(model_dir), "MLAPI_API_KEY": api_key, "LOG_LEVEL": "WARNING"}
 
     def argv(port: int) -> list[str]:
-        return [sys.executable, "-m", "uvicorn", "mlapi.app:create_app", "--factory",
-                "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]  # fmt: skip
+        return [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "mlapi.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ]
 
-    with console.status("Starting uvicorn ..."), http_process(
-        "mlapi", argv, health_path="/readyz", env=env
-    ) as server:
+    with (
+        console.status("Starting uvicorn ..."),
+        http_process("mlapi", argv, health_path="/readyz", env=env) as server,
+    ):
         console.print(f"[green]✓[/] server up at {server.url} (pid {server.pid})")
         _exercise(server.url, api_key, requests, console)
     console.print("[green]✓[/] server stopped")
@@ -69,17 +83,25 @@ def _exercise(base: str, api_key: str, requests: int, console: Console) -> None:
             body = _flower(test_set.x[i])
             pred = client.post("/v1/predict", json=body).json()["predictions"][0]
             ok = pred["label"] == CLASSES[int(test_set.y[i])]
-            table.add_row(str(body["petal_length_cm"]), str(body["petal_width_cm"]),
-                          CLASSES[int(test_set.y[i])], pred["label"],
-                          f"{pred['probabilities'][pred['label']]:.3f}",
-                          "[green]✓[/]" if ok else "[red]✗[/]")  # fmt: skip
+            table.add_row(
+                str(body["petal_length_cm"]),
+                str(body["petal_width_cm"]),
+                CLASSES[int(test_set.y[i])],
+                pred["label"],
+                f"{pred['probabilities'][pred['label']]:.3f}",
+                "[green]✓[/]" if ok else "[red]✗[/]",
+            )
         console.print(table)
 
         batch = {"instances": [_flower(row) for row in test_set.x]}
         answer = client.post("/v1/predict", json=batch).json()
-        hits = sum(p["class_id"] == int(y) for p, y in zip(answer["predictions"], test_set.y, strict=True))
-        console.print(f"Batch of {len(test_set)} held-out flowers in one request: "
-                      f"{hits}/{len(test_set)} correct")  # fmt: skip
+        hits = sum(
+            p["class_id"] == int(y) for p, y in zip(answer["predictions"], test_set.y, strict=True)
+        )
+        console.print(
+            f"Batch of {len(test_set)} held-out flowers in one request: "
+            f"{hits}/{len(test_set)} correct"
+        )
 
         checks = Table(title="What the API refuses, and why")
         for col in ("request", "status", "answer"):
@@ -87,13 +109,28 @@ def _exercise(base: str, api_key: str, requests: int, console: Console) -> None:
         bad = {**_flower(test_set.x[0]), "petal_length_cm": -1}
         for label, response in (
             ("negative petal length", client.post("/v1/predict", json=bad)),
-            ("unknown field", client.post("/v1/predict", json={**_flower(test_set.x[0]), "color": 1})),
-            ("300 KB body", client.post("/v1/predict", content=b"x" * 300_000,
-                                        headers={"content-type": "application/json"})),
+            (
+                "unknown field",
+                client.post("/v1/predict", json={**_flower(test_set.x[0]), "color": 1}),
+            ),
+            (
+                "300 KB body",
+                client.post(
+                    "/v1/predict",
+                    content=b"x" * 300_000,
+                    headers={"content-type": "application/json"},
+                ),
+            ),
             ("reload without key", client.post("/v1/model/reload")),
-            ("reload with wrong key", client.post("/v1/model/reload", headers={"X-API-Key": "nope"})),
-            ("reload with the key", client.post("/v1/model/reload", headers={"X-API-Key": api_key})),
-        ):  # fmt: skip
+            (
+                "reload with wrong key",
+                client.post("/v1/model/reload", headers={"X-API-Key": "nope"}),
+            ),
+            (
+                "reload with the key",
+                client.post("/v1/model/reload", headers={"X-API-Key": api_key}),
+            ),
+        ):
             checks.add_row(label, str(response.status_code), _short(response))
         console.print(checks)
 
@@ -102,19 +139,31 @@ def _exercise(base: str, api_key: str, requests: int, console: Console) -> None:
         for col in ("concurrency", "p50", "p95", "p99"):
             latency.add_column(col, justify="right")
         for concurrency in (1, 16):
-            with Progress("[progress.description]{task.description}", BarColumn(),
-                          MofNCompleteColumn(), TimeElapsedColumn(), console=console,
-                          transient=True) as progress:  # fmt: skip
+            with Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+            ) as progress:
                 task = progress.add_task(f"concurrency {concurrency}", total=requests)
-                samples = http_latencies(f"{base}/v1/predict", payloads, n=requests,
-                                         concurrency=concurrency,
-                                         on_done=lambda: progress.advance(task))  # fmt: skip
+                samples = http_latencies(
+                    f"{base}/v1/predict",
+                    payloads,
+                    n=requests,
+                    concurrency=concurrency,
+                    on_done=lambda task=task: progress.advance(task),
+                )
             pct = percentiles(samples)
             latency.add_row(str(concurrency), *(f"{pct[k]:.2f}" for k in ("p50", "p95", "p99")))
         console.print(latency)
 
-        lines = [line for line in client.get("/metrics").text.splitlines()
-                 if line.startswith(("mlapi_predictions_total", "mlapi_http_requests_total"))]  # fmt: skip
+        lines = [
+            line
+            for line in client.get("/metrics").text.splitlines()
+            if line.startswith(("mlapi_predictions_total", "mlapi_http_requests_total"))
+        ]
         console.print("[bold]A slice of /metrics[/]")
         for line in lines[:12]:
             console.print(f"  {line}", highlight=False)

@@ -15,7 +15,9 @@ import httpx
 import numpy as np
 
 
-def percentiles(samples: Sequence[float], points: Sequence[float] = (50, 95, 99)) -> dict[str, float]:
+def percentiles(
+    samples: Sequence[float], points: Sequence[float] = (50, 95, 99)
+) -> dict[str, float]:
     """Percentiles of ``samples`` in milliseconds, keyed ``p50``, ``p95``, ``p99``."""
     if not samples:
         raise ValueError("no samples")

@@ -13,16 +13,20 @@ class ApiMetrics:
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.predictions = Counter(
-            "mlapi_predictions_total", "Predictions served, by predicted class.", ("label",),
+            "mlapi_predictions_total",
+            "Predictions served, by predicted class.",
+            ("label",),
             registry=registry,
-        )  # fmt: skip
+        )
         self.inference = latency_histogram(
             "mlapi_model_inference_seconds", "Time in the model call per request.", registry
         )
         self.batch_size = Histogram(
-            "mlapi_batch_size_rows", "Rows per predict request.", registry=registry,
+            "mlapi_batch_size_rows",
+            "Rows per predict request.",
+            registry=registry,
             buckets=(1, 2, 4, 8, 16, 32, 64, 128, MAX_BATCH),
-        )  # fmt: skip
+        )
         self.model_loaded = Gauge(
             "mlapi_model_loaded", "1 when a model is loaded and served, else 0.", registry=registry
         )

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import shutil
 import tempfile
 import threading
@@ -153,7 +152,7 @@ def save(model: TrainedModel, model_dir: Path) -> Path:
         if model_dir.exists():
             shutil.rmtree(backup, ignore_errors=True)
             model_dir.rename(backup)
-        os.replace(staging, model_dir)
+        staging.replace(model_dir)
         shutil.rmtree(backup, ignore_errors=True)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -19,11 +19,15 @@ class Flower(BaseModel):
         extra="forbid",
         json_schema_extra={
             "examples": [
-                {"sepal_length_cm": 5.1, "sepal_width_cm": 3.5, "petal_length_cm": 1.4,
-                 "petal_width_cm": 0.2}
+                {
+                    "sepal_length_cm": 5.1,
+                    "sepal_width_cm": 3.5,
+                    "petal_length_cm": 1.4,
+                    "petal_width_cm": 0.2,
+                }
             ]
         },
-    )  # fmt: skip
+    )
 
     sepal_length_cm: Measurement
     sepal_width_cm: Measurement
@@ -32,7 +36,12 @@ class Flower(BaseModel):
 
     def as_row(self) -> list[float]:
         """The measurements in the model's feature order."""
-        return [self.sepal_length_cm, self.sepal_width_cm, self.petal_length_cm, self.petal_width_cm]
+        return [
+            self.sepal_length_cm,
+            self.sepal_width_cm,
+            self.petal_length_cm,
+            self.petal_width_cm,
+        ]
 
 
 class Batch(BaseModel):

@@ -9,7 +9,9 @@ from mlapi.config import MlapiSettings
 from mlapi.data import load_dataset, split
 
 
-def train_and_save(settings: MlapiSettings, data_path: Path | None = None) -> model_lib.TrainedModel:
+def train_and_save(
+    settings: MlapiSettings, data_path: Path | None = None
+) -> model_lib.TrainedModel:
     """Load the dataset, split it, train, save to ``settings.model_dir``.
 
     Returns:

@@ -1,0 +1,109 @@
+"""Kubernetes manifests validate offline; Dockerfiles pass hadolint; compose is coherent."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from aiinfra_shared import workspace
+
+ROOT = Path(__file__).resolve().parents[1]
+K8S_VERSION = "1.32.0"
+BIN = Path(sys.executable).parent
+KUSTOMIZATIONS = sorted(p.parent for p in ROOT.glob("kubernetes/**/kustomization.yaml"))
+MANIFESTS = sorted(p for p in ROOT.glob("kubernetes/**/*.yaml") if p.name != "kustomization.yaml")
+
+
+def _tool(name: str) -> str:
+    path = BIN / name if (BIN / name).exists() else shutil.which(name)
+    assert path, f"{name} missing: it comes with the root 'repo' dependency group"
+    return str(path)
+
+
+def _validate(doc: dict[str, Any], where: str) -> None:
+    try:
+        kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+    except kubernetes_validate.ValidationError as exc:
+        pytest.fail(f"{where}: {doc.get('kind')}/{doc['metadata'].get('name')}: {exc.message}")
+
+
+def test_there_are_manifests_for_every_package_that_ships_them() -> None:
+    assert (ROOT / "kubernetes" / "mlapi" / "base" / "kustomization.yaml").is_file()
+
+
+@pytest.mark.parametrize("path", MANIFESTS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_manifest_validates_against_the_schema(path: Path) -> None:
+    for doc in yaml.safe_load_all(path.read_text()):
+        if doc:
+            _validate(doc, str(path.relative_to(ROOT)))
+
+
+@pytest.mark.parametrize("folder", KUSTOMIZATIONS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_kustomization_renders_and_validates(folder: Path) -> None:
+    rendered = subprocess.run(
+        [_tool("kubectl"), "kustomize", str(folder)], capture_output=True, text=True, check=False
+    )
+    assert rendered.returncode == 0, rendered.stderr
+    docs = [d for d in yaml.safe_load_all(rendered.stdout) if d]
+    assert {d["kind"] for d in docs} >= {"Deployment", "Service", "HorizontalPodAutoscaler"}
+    for doc in docs:
+        _validate(doc, str(folder.relative_to(ROOT)))
+
+
+@pytest.mark.parametrize("folder", KUSTOMIZATIONS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_workloads_run_as_non_root_with_probes_and_limits(folder: Path) -> None:
+    rendered = subprocess.run(
+        [_tool("kubectl"), "kustomize", str(folder)], capture_output=True, text=True, check=True
+    )
+    for doc in yaml.safe_load_all(rendered.stdout):
+        if not doc or doc["kind"] != "Deployment":
+            continue
+        pod = doc["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        for container in pod["containers"] + pod.get("initContainers", []):
+            assert container["securityContext"]["allowPrivilegeEscalation"] is False
+            assert container["securityContext"]["readOnlyRootFilesystem"] is True
+            assert {"requests", "limits"} <= set(container["resources"])
+        for container in pod["containers"]:
+            assert {"readinessProbe", "livenessProbe"} <= set(container)
+
+
+@pytest.mark.parametrize(
+    "dockerfile", sorted(ROOT.glob("docker/**/Dockerfile*")), ids=lambda p: p.name
+)
+def test_dockerfile_passes_hadolint(dockerfile: Path) -> None:
+    result = subprocess.run(
+        [_tool("hadolint"), "--failure-threshold", "warning", str(dockerfile)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dockerfile_is_multi_stage_non_root_with_healthcheck() -> None:
+    text = (ROOT / "docker" / "Dockerfile").read_text()
+    assert text.count("\nFROM ") >= 2
+    assert "\nUSER 10001" in text
+    assert "\nHEALTHCHECK " in text
+    assert "ARG PACKAGE" in text
+
+
+def test_compose_builds_known_packages_and_binds_loopback() -> None:
+    compose = yaml.safe_load((ROOT / "docker" / "compose.yaml").read_text())
+    shorts = {m.short for m in workspace.discover(ROOT)}
+    for name, service in compose["services"].items():
+        for port in service.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} beyond loopback"
+        build = service.get("build")
+        if build:
+            assert (ROOT / "docker" / build["context"] / build["dockerfile"]).is_file()
+            assert build["args"]["PACKAGE"] in shorts
+            assert "healthcheck" in service

@@ -1,0 +1,42 @@
+"""The README cannot drift from the packages or the CI script."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from aiinfra_shared import workspace
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+START, END = "<!-- exercises:start -->", "<!-- exercises:end -->"
+
+
+def test_exercise_table_matches_aiinfra_list() -> None:
+    table = README.split(START, 1)[1].split(END, 1)[0].strip()
+    expected = workspace.markdown_table(workspace.exercises(ROOT), ROOT)
+    assert table == expected, "README table is stale: paste `uv run aiinfra list --markdown`"
+
+
+def test_quick_start_has_exactly_the_two_commands_and_ci_runs_the_test_one() -> None:
+    quick = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    commands = re.findall(r"^uv run .+$", quick, flags=re.MULTILINE)
+    assert commands == ["uv run aiinfra run 101-07", "uv run nox"]
+    assert "uv run nox" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_relative_links_in_markdown_resolve() -> None:
+    broken = []
+    for md in [
+        ROOT / "README.md",
+        *ROOT.glob("modules/*/*/README.md"),
+        *ROOT.glob("modules/*/*/docs/*.md"),
+        *ROOT.glob("projects/*/README.md"),
+        ROOT / "shared" / "README.md",
+    ]:
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", md.read_text()):
+            if "://" in target or target.startswith("mailto:"):
+                continue
+            if not (md.parent / target).exists():
+                broken.append(f"{md.relative_to(ROOT)} -> {target}")
+    assert broken == []
