@@ -61,7 +61,8 @@ def test_lock_has_no_cuda_packages_and_cpu_torch() -> None:
     assert not [n for n in names if n.startswith("nvidia-") or n == "triton"]
     if "torch" in names:
         assert names["torch"]["version"].endswith("+cpu")
-        assert "registry" not in names["torch"]["source"], (
+        # from the explicit torch-cpu index (a local folder here), never from PyPI
+        assert "pypi.org" not in str(names["torch"]["source"])
             "torch must come from the torch-cpu index"
         )
 
