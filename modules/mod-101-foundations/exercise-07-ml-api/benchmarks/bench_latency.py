@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,9 +23,8 @@ from mlapi import model as model_lib
 from mlapi.config import MlapiSettings
 from mlapi.data import FEATURES, load_dataset, split
 from mlapi.loadgen import http_latencies, percentiles
+from mlapi.server import server_process
 from mlapi.training import train_and_save
-
-from aiinfra_shared.services import http_process
 
 
 def bare_model(predictor: model_lib.Predictor, rows: np.ndarray, n: int) -> list[float]:
@@ -59,25 +57,7 @@ def main() -> None:
 
         payloads = [dict(zip(FEATURES, map(float, row), strict=True)) for row in test.x]
 
-        def argv(port: int) -> list[str]:
-            return [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "mlapi.app:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ]
-
-        env = {"MLAPI_MODEL_DIR": str(settings.model_dir)}
-        with http_process(
-            "mlapi-bench", argv, health_path="/readyz", env=env, timeout=180
-        ) as server:
+        with server_process(settings.model_dir) as server:
             for concurrency in (1, 16):
                 samples = http_latencies(
                     f"{server.url}/v1/predict", payloads, n=args.requests, concurrency=concurrency

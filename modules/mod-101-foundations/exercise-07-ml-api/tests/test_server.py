@@ -9,38 +9,17 @@ from pathlib import Path
 
 import httpx
 import pytest
+from mlapi.server import server_process
 
-from aiinfra_shared.services import RunningService, http_process
+from aiinfra_shared.services import RunningService
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def server(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
-    def argv(port: int) -> list[str]:
-        return [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "mlapi.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ]
-
-    env = {"MLAPI_MODEL_DIR": str(model_dir), "MLAPI_API_KEY": "integration-key"}
-    with http_process(
-        "mlapi",
-        argv,
-        health_path="/readyz",
-        env=env,
-        workdir=tmp_path_factory.mktemp("server"),
-        timeout=120,
-    ) as running:
+    workdir = tmp_path_factory.mktemp("server")
+    with server_process(model_dir, api_key="integration-key", workdir=workdir) as running:
         yield running
 
 
@@ -65,27 +44,7 @@ def test_metrics_are_served_at_exactly_metrics(server: RunningService) -> None:
 
 
 def test_server_stops_cleanly(model_dir: Path, tmp_path: Path) -> None:
-    def argv(port: int) -> list[str]:
-        return [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "mlapi.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ]
-
-    with http_process(
-        "mlapi-stop",
-        argv,
-        health_path="/healthz",
-        workdir=tmp_path,
-        env={"MLAPI_MODEL_DIR": str(model_dir)},
-        timeout=120,
-    ) as running:
+    with server_process(model_dir, health_path="/healthz", workdir=tmp_path) as running:
         process = running.process
     assert process.poll() is not None
     with pytest.raises(httpx.ConnectError):

@@ -8,7 +8,6 @@ latency percentiles, shows a slice of ``/metrics``, and stops the server.
 from __future__ import annotations
 
 import secrets
-import sys
 from typing import Any
 
 import httpx
@@ -16,12 +15,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from aiinfra_shared.services import http_process
 from mlapi import model as model_lib
 from mlapi.config import MlapiSettings
 from mlapi.data import CLASSES, FEATURES, load_dataset, split
 from mlapi.errors import ModelNotFoundError
 from mlapi.loadgen import http_latencies, percentiles
+from mlapi.server import server_process
 from mlapi.training import train_and_save
 
 
@@ -43,26 +42,9 @@ def run_demo(settings: MlapiSettings, *, requests: int = 200, console: Console) 
         )
 
     api_key = secrets.token_urlsafe(16)
-    env = {"MLAPI_MODEL_DIR": str(model_dir), "MLAPI_API_KEY": api_key, "LOG_LEVEL": "WARNING"}
-
-    def argv(port: int) -> list[str]:
-        return [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "mlapi.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ]
-
     with (
         console.status("Starting uvicorn ..."),
-        http_process("mlapi", argv, health_path="/readyz", env=env) as server,
+        server_process(model_dir, api_key=api_key) as server,
     ):
         console.print(f"[green]✓[/] server up at {server.url} (pid {server.pid})")
         _exercise(server.url, api_key, requests, console)
