@@ -203,6 +203,10 @@ def doctor() -> None:
             check.name, status, check.detail, check.needed_by, "" if check.ok else check.hint
         )
     console.print(table)
+    console.print(
+        "mlflow, the Kafka broker (Tansu) and S3 (moto) come from PyPI: each package's "
+        "environment gets them through its aiinfra-shared[...] extra."
+    )
     missing = [c for c in checks if c.required and not c.ok]
     if missing:
         console.print(
@@ -246,12 +250,12 @@ def service(
             nonlocal stop
             stop = True
 
+        # Explicit handlers: a process started in the background of a script inherits an
+        # ignored SIGINT, and Ctrl+C must stop the service all the same.
         signal.signal(signal.SIGTERM, _stop)
-        try:
-            while not stop and svc.process.poll() is None:
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            pass
+        signal.signal(signal.SIGINT, _stop)
+        while not stop and svc.process.poll() is None:
+            time.sleep(0.2)
         if svc.process.poll() is not None:
             raise AiinfraError(
                 f"{name} exited with code {svc.process.returncode}:\n{svc.log_tail()}"

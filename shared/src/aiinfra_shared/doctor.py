@@ -90,16 +90,6 @@ def run_checks(root: Path) -> list[Check]:
         ok, detail, hint = _binary(name, hint, flag, candidates)
         needed = "all" if service == "all" else users(service)
         checks.append(Check(label, ok, detail, hint, needed, required=bool(needed)))
-    for service, extra in (("mlflow", "mlflow"), ("kafka", "kafka"), ("s3", "s3")):
-        checks.append(
-            Check(
-                f"{service} (Python)",
-                True,
-                f"installed per package via aiinfra-shared[{extra}]",
-                "",
-                users(service),
-            )
-        )
     checks.append(_gpu())
     return checks
 

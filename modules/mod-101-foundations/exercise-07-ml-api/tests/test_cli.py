@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -61,3 +62,25 @@ def test_bad_training_data_is_reported(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "missing column" in result.stderr
     assert not (tmp_path / "m").exists()
+
+
+def test_demo_runs_end_to_end(tmp_path: Path) -> None:
+    """What `aiinfra run 101-07` shows: trains, serves, calls every route, stops."""
+    script = Path(sys.executable).parent / "mlapi"
+    result = subprocess.run(
+        [str(script), "demo", "--model-dir", str(tmp_path / "m"), "--requests", "20"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    out = result.stdout
+    assert "No model yet: training one" in out or "Trained model" in out
+    assert "server up at http://127.0.0.1:" in out
+    for status in ("422", "413", "401", "403", "200"):
+        assert status in out
+    assert "mlapi_predictions_total" in out
+    assert "server stopped" in out
+    assert model_lib.load(tmp_path / "m").version
