@@ -49,4 +49,3 @@ def test_bad_csv_gives_a_clear_error(tmp_path: Path, content: str, message: str)
 def test_missing_file_is_a_dataset_error(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="cannot read"):
         load_dataset(tmp_path / "nope.csv")
-
