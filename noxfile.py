@@ -21,7 +21,7 @@ import nox
 
 ROOT = Path(__file__).parent
 sys.path.insert(0, str(ROOT / "shared" / "src"))
-from aiinfra_shared.workspace import discover  # noqa: E402  (stdlib-only module)
+from aiinfra_shared.workspace import Member, discover  # noqa: E402  (stdlib-only module)
 
 nox.options.default_venv_backend = "uv"
 nox.options.reuse_venv = "yes"
@@ -54,6 +54,12 @@ def _sync(session: nox.Session, *args: str) -> None:
     )
 
 
+def _install_member(session: nox.Session, member: Member) -> None:
+    """The package, its ``test`` group and the extras its table names; nothing else."""
+    extras = [arg for extra in member.test_extras for arg in ("--extra", extra)]
+    _sync(session, "--package", member.dist, "--group", "test", *extras)
+
+
 def _pytest_env() -> dict[str, str]:
     # PYTHONDONTWRITEBYTECODE="" lets the first import in a session venv write .pyc files, so
     # the server subprocesses a test starts do not re-parse torch & co. from source each time.
@@ -66,8 +72,7 @@ def tests(session: nox.Session, pkg: str) -> None:
     """One package's tests in its own exact environment."""
     started = time.monotonic()
     member = next(m for m in TESTED if m.short == pkg)
-    extras = [arg for extra in member.test_extras for arg in ("--extra", extra)]
-    _sync(session, "--package", member.dist, "--group", "test", *extras)
+    _install_member(session, member)
     session.run(
         "python",
         "-m",
@@ -88,8 +93,7 @@ if GPU:
     def gpu(session: nox.Session, pkg: str) -> None:
         """Only the gpu-marked tests, failing (not skipping) when CUDA is absent."""
         member = next(m for m in GPU if m.short == pkg)
-        extras = [arg for extra in member.test_extras for arg in ("--extra", extra)]
-        _sync(session, "--package", member.dist, "--group", "test", *extras)
+        _install_member(session, member)
         session.run(
             "python",
             "-m",

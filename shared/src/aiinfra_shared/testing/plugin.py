@@ -18,15 +18,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from functools import cache
+from typing import Any
 
 import pytest
 
-from aiinfra_shared.services import RunningService, ServiceNotInstalledError, start
+from aiinfra_shared.services import LAUNCHERS, RunningService, ServiceNotInstalledError, start
 
-SERVICE_FIXTURES = {
-    f"{name}_service": name
-    for name in ("mlflow", "prometheus", "alertmanager", "kafka", "s3", "redis", "postgres")
-}
+SERVICE_FIXTURES = {f"{name}_service": name for name in LAUNCHERS}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -97,57 +95,28 @@ def require_services(config: pytest.Config) -> bool:
     return bool(config.getoption("--require-services")) or ci
 
 
-def _service(request: pytest.FixtureRequest, name: str) -> Iterator[RunningService]:
-    try:
-        manager = start(name)
-        service = manager.__enter__()
-    except ServiceNotInstalledError as exc:
-        if require_services(request.config):
-            pytest.fail(str(exc), pytrace=False)
-        pytest.skip(str(exc))
-    try:
-        yield service
-    finally:
-        manager.__exit__(None, None, None)
+def _service_fixture(name: str) -> Any:
+    """A session-scoped fixture that starts the ``name`` launcher once per test session."""
+
+    def fixture(request: pytest.FixtureRequest) -> Iterator[RunningService]:
+        try:
+            manager = start(name)
+            service = manager.__enter__()
+        except ServiceNotInstalledError as exc:
+            if require_services(request.config):
+                pytest.fail(str(exc), pytrace=False)
+            pytest.skip(str(exc))
+        try:
+            yield service
+        finally:
+            manager.__exit__(None, None, None)
+
+    fixture.__name__ = f"{name}_service"
+    fixture.__doc__ = f"A real {LAUNCHERS[name][2]}, started once per test session."
+    return pytest.fixture(scope="session", name=f"{name}_service")(fixture)
 
 
-@pytest.fixture(scope="session")
-def mlflow_service(request: pytest.FixtureRequest) -> Iterator[RunningService]:
-    """A real ``mlflow server`` for the whole test session."""
-    yield from _service(request, "mlflow")
-
-
-@pytest.fixture(scope="session")
-def prometheus_service(request: pytest.FixtureRequest) -> Iterator[RunningService]:
-    """A Prometheus server scraping itself."""
-    yield from _service(request, "prometheus")
-
-
-@pytest.fixture(scope="session")
-def alertmanager_service(request: pytest.FixtureRequest) -> Iterator[RunningService]:
-    """An Alertmanager with a null receiver."""
-    yield from _service(request, "alertmanager")
-
-
-@pytest.fixture(scope="session")
-def kafka_service(request: pytest.FixtureRequest) -> Iterator[RunningService]:
-    """A Kafka-protocol broker (Tansu)."""
-    yield from _service(request, "kafka")
-
-
-@pytest.fixture(scope="session")
-def s3_service(request: pytest.FixtureRequest) -> Iterator[RunningService]:
-    """An S3 API (moto server)."""
-    yield from _service(request, "s3")
-
-
-@pytest.fixture(scope="session")
-def redis_service(request: pytest.FixtureRequest) -> Iterator[RunningService]:
-    """A Redis server."""
-    yield from _service(request, "redis")
-
-
-@pytest.fixture(scope="session")
-def postgres_service(request: pytest.FixtureRequest) -> Iterator[RunningService]:
-    """A PostgreSQL cluster."""
-    yield from _service(request, "postgres")
+# mlflow_service, prometheus_service, alertmanager_service, kafka_service, s3_service,
+# redis_service, postgres_service: one fixture per launcher.
+for _fixture_name, _launcher in SERVICE_FIXTURES.items():
+    globals()[_fixture_name] = _service_fixture(_launcher)
