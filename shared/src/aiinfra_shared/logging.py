@@ -19,6 +19,11 @@ _HANDLER_FLAG = "_aiinfra_handler"
 #: Libraries that log every request at INFO; kept at WARNING so they do not drown our logs.
 NOISY_LOGGERS = ("httpx", "httpcore", "urllib3", "botocore", "kafka", "hpack")
 
+#: Loggers whose warnings are about the client's own timing, not about our data: kafka-python
+#: 3's selector warns whenever a task holds its event loop over 100 ms, which a busy 2-core
+#: machine does all the time. Set to ERROR.
+TIMING_WARNERS = ("kafka.net.selector",)
+
 
 class JsonFormatter(logging.Formatter):
     """Format a record as one JSON object: time, level, logger, message, extras, exception."""
@@ -76,3 +81,5 @@ def configure(level: str | int | None = None, fmt: str | None = None) -> None:
     root.setLevel(level.upper() if isinstance(level, str) else level)
     for name in NOISY_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+    for name in TIMING_WARNERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
