@@ -6,7 +6,9 @@ from featstream.config import FeatstreamSettings
 from kafka import KafkaConsumer, TopicPartition
 
 
-def read_topic(settings: FeatstreamSettings, topic: str | None = None) -> list[tuple[int, int, bytes | None]]:
+def read_topic(
+    settings: FeatstreamSettings, topic: str | None = None
+) -> list[tuple[int, int, bytes | None]]:
     """Every record of a topic as (partition, offset, value), read with a plain consumer."""
     name = topic or settings.topic
     consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False)
@@ -24,7 +26,9 @@ def read_topic(settings: FeatstreamSettings, topic: str | None = None) -> list[t
         consumer.close()
 
 
-def read_headers(settings: FeatstreamSettings, topic: str) -> list[tuple[dict[str, bytes], bytes | None]]:
+def read_headers(
+    settings: FeatstreamSettings, topic: str
+) -> list[tuple[dict[str, bytes], bytes | None]]:
     """(headers, value) of every record of a topic."""
     consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False)
     try:

@@ -62,8 +62,13 @@ def test_malformed_records_are_all_rejected() -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"duplicate_rate": 1.0}, {"late_rate": -0.1}, {"late_rate": 0.6, "malformed_rate": 0.5}, {"users": 0}],
+    [
+        {"duplicate_rate": 1.0},
+        {"late_rate": -0.1},
+        {"late_rate": 0.6, "malformed_rate": 0.5},
+        {"users": 0},
+    ],
 )
 def test_bad_generator_settings_are_refused(kwargs: dict[str, float]) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must"):
         EventGenerator(**kwargs)  # type: ignore[arg-type]

@@ -20,7 +20,9 @@ TOPIC = "t"
 
 def _state(partition: int = 0, sink: Sink | None = None) -> PartitionState:
     if sink is None:
-        return PartitionState(partition, SPEC, watermark_delay_ms=10_000, allowed_lateness_ms=60_000)
+        return PartitionState(
+            partition, SPEC, watermark_delay_ms=10_000, allowed_lateness_ms=60_000
+        )
     snap = sink.load_partition(TOPIC, partition)
     return PartitionState(
         partition, SPEC, watermark_delay_ms=10_000, allowed_lateness_ms=60_000,
@@ -35,7 +37,9 @@ def _event(eid: str, t_s: float, kind: str = "view", amount: float | None = None
 
 def _feed(state: PartitionState, values: list[bytes], start: int = 0) -> list[str]:
     return [
-        state.apply(start + i, validate(v, max_amount=1e4), key=b"u1", value=v, ingest_ms=1, now_ms=2)
+        state.apply(
+            start + i, validate(v, max_amount=1e4), key=b"u1", value=v, ingest_ms=1, now_ms=2
+        )
         for i, v in enumerate(values)
     ]
 
@@ -53,7 +57,14 @@ def test_lateness_rules() -> None:
             _event("a", 100),  # same id again
         ],
     )
-    assert outcomes == ["applied", "applied", "late_applied", "late_dropped", "late_applied", "duplicate"]
+    assert outcomes == [
+        "applied",
+        "applied",
+        "late_applied",
+        "late_dropped",
+        "late_applied",
+        "duplicate",
+    ]
     delta = state.drain()
     assert [d.reason for d in delta.dead_letters] == ["late"]
     assert state.entities["u1"].events == 4
@@ -66,7 +77,11 @@ def test_windows_close_once_past_the_horizon_and_stay_closed() -> None:
     delta = state.drain()  # horizon 130 - 70 = 60: the first tumbling window [0, 60) closes
     closed = {(w.kind, w.start_ms) for w in delta.windows if w.closed}
     assert ("tumbling", 1_767_225_600_000) in closed
-    assert all(w.start_ms + 60_000 > 1_767_225_600_000 + 60_000 for w in state.windows.values() if w.kind == "tumbling")
+    assert all(
+        w.start_ms + 60_000 > 1_767_225_600_000 + 60_000
+        for w in state.windows.values()
+        if w.kind == "tumbling"
+    )
 
 
 def test_invalid_records_become_dead_letters_with_their_reason() -> None:
@@ -86,12 +101,16 @@ def test_an_offset_is_never_applied_twice() -> None:
 
 
 def _records(n: int, seed: int = 11) -> list[tuple[int, int, bytes]]:
-    gen = EventGenerator(seed=seed, users=30, duplicate_rate=0.05, late_rate=0.08, malformed_rate=0.02)
+    gen = EventGenerator(
+        seed=seed, users=30, duplicate_rate=0.05, late_rate=0.08, malformed_rate=0.02
+    )
     offsets = itertools.count()
     return [(0, next(offsets), out.value) for out in itertools.islice(gen, n)]
 
 
-def _run(sink: Sink, records: list[tuple[int, int, bytes]], batch: int, restart_every: int | None = None) -> None:
+def _run(
+    sink: Sink, records: list[tuple[int, int, bytes]], batch: int, restart_every: int | None = None
+) -> None:
     state = _state(0, sink)
     for i in range(0, len(records), batch):
         if restart_every and i and i % restart_every == 0:
@@ -99,7 +118,14 @@ def _run(sink: Sink, records: list[tuple[int, int, bytes]], batch: int, restart_
         for _, offset, value in records[i : i + batch]:
             if offset < state.next_offset:
                 continue
-            state.apply(offset, validate(value, max_amount=1e4), key=b"k", value=value, ingest_ms=1, now_ms=2)
+            state.apply(
+                offset,
+                validate(value, max_amount=1e4),
+                key=b"k",
+                value=value,
+                ingest_ms=1,
+                now_ms=2,
+            )
         sink.commit(TOPIC, [state.drain()], now_ms=3)
 
 
@@ -127,7 +153,14 @@ def test_group_commit_writes_the_same_state_as_one_commit_per_batch(tmp_path: Pa
     deltas = []
     for i in range(0, len(records), 40):
         for _, offset, value in records[i : i + 40]:
-            state.apply(offset, validate(value, max_amount=1e4), key=b"k", value=value, ingest_ms=1, now_ms=2)
+            state.apply(
+                offset,
+                validate(value, max_amount=1e4),
+                key=b"k",
+                value=value,
+                ingest_ms=1,
+                now_ms=2,
+            )
         deltas.append(state.drain())
     assert len(merge_deltas(deltas)) == 1
     merged.commit(TOPIC, deltas, now_ms=3)

@@ -26,5 +26,5 @@ def test_window_boundaries_are_half_open() -> None:
 
 @pytest.mark.parametrize("sizes", [(0, 10, 5), (60, 300, 70), (60, -300, 60)])
 def test_bad_specs_are_refused(sizes: tuple[int, int, int]) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must"):
         WindowSpec(*sizes)

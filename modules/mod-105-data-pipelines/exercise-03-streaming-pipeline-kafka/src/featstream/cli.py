@@ -27,11 +27,15 @@ console = Console()
 
 Bootstrap = Annotated[
     str | None,
-    typer.Option("--bootstrap", help="Kafka bootstrap servers (default $FEATSTREAM_BOOTSTRAP_SERVERS)."),
+    typer.Option(
+        "--bootstrap", help="Kafka bootstrap servers (default $FEATSTREAM_BOOTSTRAP_SERVERS)."
+    ),
 ]
 SinkUrl = Annotated[
     str | None,
-    typer.Option("--sink-url", help="sqlite:///path.db or postgresql://... (default $FEATSTREAM_SINK_URL)."),
+    typer.Option(
+        "--sink-url", help="sqlite:///path.db or postgresql://... (default $FEATSTREAM_SINK_URL)."
+    ),
 ]
 Topic = Annotated[str | None, typer.Option("--topic", help="Events topic.")]
 
@@ -100,10 +104,16 @@ def produce_cmd(
     ) as bars:  # fmt: skip
         task = bars.add_task("produce", total=count)
         report = produce(
-            settings, generator, count, rate=rate, on_progress=lambda n: bars.update(task, completed=n)
+            settings,
+            generator,
+            count,
+            rate=rate,
+            on_progress=lambda n: bars.update(task, completed=n),
         )
     kinds = ", ".join(f"{k}={v}" for k, v in sorted(report.kinds.items()))
-    console.print(f"sent {report.total} events to {settings.topic} in {report.elapsed_s:.1f} s ({kinds})")
+    console.print(
+        f"sent {report.total} events to {settings.topic} in {report.elapsed_s:.1f} s ({kinds})"
+    )
 
 
 @app.command()
@@ -137,7 +147,9 @@ def process(
         from prometheus_client import start_http_server
 
         start_http_server(settings.metrics_port, addr=settings.host, registry=processor.registry)
-        console.print(f"processor metrics on http://{settings.host}:{settings.metrics_port}/metrics")
+        console.print(
+            f"processor metrics on http://{settings.host}:{settings.metrics_port}/metrics"
+        )
     try:
         report = processor.run(idle_timeout_s=idle_timeout, stop=stop)
     finally:

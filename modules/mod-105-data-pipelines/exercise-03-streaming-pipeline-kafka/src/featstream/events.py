@@ -127,7 +127,7 @@ class EventGenerator:
             raise ValueError("duplicate_rate + late_rate + malformed_rate must stay below 1")
         if users < 1 or items < 1:
             raise ValueError("users and items must be at least 1")
-        self._rng = random.Random(seed)
+        self._rng = random.Random(seed)  # noqa: S311 (test data, not secrets)
         self._users = [f"u{i:05d}" for i in range(users)]
         self._weights = [1.0 / (rank + 1) ** 0.8 for rank in range(users)]
         self._items = [f"i{i:05d}" for i in range(items)]

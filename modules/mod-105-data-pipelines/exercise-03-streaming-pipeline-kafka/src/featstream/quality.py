@@ -72,8 +72,10 @@ def validate(value: bytes | None, *, max_amount: float) -> Event | Rejection:
             return Rejection("wrong_type", f"{name} must be a non-empty string")
     event_type = raw["event_type"]
     if event_type not in EVENT_TYPES:
-        return Rejection("unknown_event_type", f"event_type {event_type!r} is not one of "
-                         f"{', '.join(EVENT_TYPES)}")
+        return Rejection(
+            "unknown_event_type",
+            f"event_type {event_type!r} is not one of {', '.join(EVENT_TYPES)}",
+        )
     event_time = raw["event_time"]
     if not isinstance(event_time, int) or isinstance(event_time, bool):
         return Rejection("wrong_type", "event_time must be an integer (epoch ms)")

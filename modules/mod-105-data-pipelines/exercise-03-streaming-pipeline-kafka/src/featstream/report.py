@@ -8,8 +8,8 @@ from typing import Any
 
 from rich.table import Table
 
-from featstream.producer import ProduceReport
 from featstream.processor import RunReport
+from featstream.producer import ProduceReport
 from featstream.sink import Sink
 from featstream.state import OUTCOMES
 
@@ -60,9 +60,7 @@ def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[max(0, min(98, int(q) - 1))]
 
 
-def summary_table(
-    produced: ProduceReport | None, run: RunReport, sink: Sink, topic: str
-) -> Table:
+def summary_table(produced: ProduceReport | None, run: RunReport, sink: Sink, topic: str) -> Table:
     """The demo's closing table: in, out, DLQ, duplicates, late, latency."""
     table = Table(title="featstream run summary", show_lines=False)
     table.add_column("what")

@@ -236,10 +236,20 @@ class Sink:
                 q(_UPSERT_ENTITY),
                 [
                     (
-                        e.entity_id, e.partition, e.events, e.views, e.clicks, e.add_to_carts,
-                        e.purchases, e.amount_cents, json.dumps(sorted(e.items)),
-                        e.first_event_ms, e.last_event_ms, e.last_ingest_ms, e.updated_ms,
-                    )  # fmt: skip
+                        e.entity_id,
+                        e.partition,
+                        e.events,
+                        e.views,
+                        e.clicks,
+                        e.add_to_carts,
+                        e.purchases,
+                        e.amount_cents,
+                        json.dumps(sorted(e.items)),
+                        e.first_event_ms,
+                        e.last_event_ms,
+                        e.last_ingest_ms,
+                        e.updated_ms,
+                    )
                     for e in d.entities
                 ],
             )
@@ -248,9 +258,17 @@ class Sink:
                 q(_UPSERT_WINDOW),
                 [
                     (
-                        w.entity_id, w.kind, w.start_ms, w.end_ms, w.partition, w.events,
-                        w.purchases, w.amount_cents, json.dumps(sorted(w.items)), int(w.closed),
-                    )  # fmt: skip
+                        w.entity_id,
+                        w.kind,
+                        w.start_ms,
+                        w.end_ms,
+                        w.partition,
+                        w.events,
+                        w.purchases,
+                        w.amount_cents,
+                        json.dumps(sorted(w.items)),
+                        int(w.closed),
+                    )
                     for w in d.windows
                 ],
             )
@@ -278,9 +296,13 @@ class Sink:
         cur.execute(
             q(_UPSERT_OFFSET),
             (
-                topic, d.partition, d.next_offset, d.max_event_ms,
-                *(d.counters[name] for name in OUTCOMES), now_ms,
-            ),  # fmt: skip
+                topic,
+                d.partition,
+                d.next_offset,
+                d.max_event_ms,
+                *(d.counters[name] for name in OUTCOMES),
+                now_ms,
+            ),
         )
 
     # -- reads -----------------------------------------------------------------------------

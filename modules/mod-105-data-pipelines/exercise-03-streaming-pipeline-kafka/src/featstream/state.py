@@ -187,7 +187,7 @@ class PartitionState:
         self.entities = entities or {}
         self.windows = windows or {}
         self.seen = seen or {}
-        self.counters = {name: 0 for name in OUTCOMES} | (counters or {})
+        self.counters = dict.fromkeys(OUTCOMES, 0) | (counters or {})
         self._dirty_entities: set[str] = set()
         self._dirty_windows: set[tuple[str, str, int]] = set()
         self._new_seen: list[tuple[str, int]] = []
