@@ -3,6 +3,11 @@
 Seen on the course machines: ~36 s to become healthy with default workers and ~2.9 GB RSS;
 one worker is plenty for tests and demos, so that is the default. Start it once per test
 session (the ``mlflow_service`` fixture is session-scoped).
+
+mlflow 3 also starts a job runner and a pool of five Huey consumers next to the server, for
+GenAI evaluation jobs and trace roll-ups. Tracking and the model registry do not use them, and
+on a 2-core machine they slowed start-up past three minutes, so they are off
+(``MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false``) unless ``job_execution=True``.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ def mlflow(
     *,
     backend_store_uri: str | None = None,
     workers: int = 1,
+    job_execution: bool = False,
     port: int | None = None,
     workdir: Path | str | None = None,
     timeout: float = 180.0,
@@ -38,6 +44,7 @@ def mlflow(
         backend_store_uri: Tracking store; default ``sqlite:///<workdir>/mlflow.db``
             (a ``postgresql://`` URL from the postgres launcher works too).
         workers: Server worker processes.
+        job_execution: Start mlflow's job runner too (GenAI jobs; not needed for tracking).
         port: Fixed port, or None for a free one.
         workdir: Folder for the database and artifacts (temporary by default).
         timeout: Seconds to wait for ``/health``.
@@ -72,7 +79,10 @@ def mlflow(
             workdir=wd,
             port=port,
             timeout=timeout,
-            env={"MLFLOW_ENABLE_WORKSPACES": "false"},
+            env={
+                "MLFLOW_ENABLE_WORKSPACES": "false",
+                "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "true" if job_execution else "false",
+            },
             extra={"backend_store_uri": store, "artifacts": artifacts},
         ) as service:
             yield service
