@@ -6,6 +6,7 @@ Exit codes: 0 done, 1 bad input or no server (one line on stderr), 2 bad usage,
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -48,6 +49,10 @@ def _settings(**overrides: Any) -> TrackingSettings:
 def main_callback() -> None:
     """Configure logging once for every sub-command."""
     configure()
+    # mlflow explains on every logged model that it could not find pip's version and that
+    # it saw a uv project: true, and irrelevant here (requirements are given explicitly).
+    for name in ("mlflow.utils.environment", "mlflow.utils.uv_utils"):
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def _print_metrics(title: str, metrics: dict[str, float]) -> None:

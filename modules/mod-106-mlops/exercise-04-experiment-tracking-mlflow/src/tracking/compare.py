@@ -58,7 +58,7 @@ def compare_figure(client: MlflowClient, runs: pd.DataFrame, metric: str) -> obj
     """Left: ``metric`` per run. Right: each run's validation-loss curve by epoch."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(11, 0.35 * len(runs) + 2.5), dpi=100)
+    fig = Figure(figsize=(14, 0.35 * len(runs) + 3), dpi=100)
     bars, curves = fig.subplots(1, 2)
     names = [f"{n} ({k})" for n, k in zip(runs["run_name"], runs["model_kind"], strict=True)][::-1]
     bars.barh(names, runs[metric].tolist()[::-1], color="#4c72b0")
@@ -75,7 +75,7 @@ def compare_figure(client: MlflowClient, runs: pd.DataFrame, metric: str) -> obj
     curves.set_ylabel("val_loss")
     curves.set_yscale("log")
     curves.set_title("validation loss")
-    curves.legend(fontsize=7)
+    curves.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     fig.tight_layout()
     return fig
 

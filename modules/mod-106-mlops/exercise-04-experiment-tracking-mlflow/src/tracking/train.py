@@ -15,14 +15,20 @@ from __future__ import annotations
 
 import subprocess
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from tracking import models as model_lib
 from tracking.data import TARGET, Dataset
 from tracking.models import EpochCallback, ModelSpec, Trained
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from mlflow.models import ModelSignature
 
 EPOCH_BATCH = 10
 TREE_TYPES = ["sklearn.tree._tree.Tree"]
@@ -98,12 +104,21 @@ def _pip_requirements(flavor: str) -> list[str]:
 
 def log_model(trained: Trained, data: Dataset) -> str:
     """Log ``trained`` under the active run; return its ``models:/`` URI."""
-    import mlflow
     from mlflow.models import infer_signature
 
     x_train, _ = data.xy("train")
     example = x_train.head(5)
-    signature = infer_signature(x_train, trained.predict(x_train))
+    with warnings.catch_warnings():
+        # The output is a class label: an integer that is never missing, which is what
+        # mlflow's "integer column" hint warns about.
+        warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
+        signature = infer_signature(x_train, trained.predict(x_train))
+        return _log_flavor(trained, signature, example)
+
+
+def _log_flavor(trained: Trained, signature: ModelSignature, example: pd.DataFrame) -> str:
+    import mlflow
+
     if trained.flavor == "pytorch":
         info = mlflow.pytorch.log_model(
             trained.model,
