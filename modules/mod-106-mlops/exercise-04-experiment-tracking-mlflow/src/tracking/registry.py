@@ -26,7 +26,6 @@ from tracking.server import mlflow_errors
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
-    from mlflow.entities import Run
     from mlflow.entities.model_registry import ModelVersion
 
 CHAMPION = "champion"
@@ -82,24 +81,11 @@ class PromotionResult:
         return all(g.passed for g in self.gates)
 
 
-def _search_one(client: MlflowClient, experiment: str, metric: str) -> Run:
-    exp = client.get_experiment_by_name(experiment)
-    if exp is None:
-        raise TrackingError(f"unknown experiment {experiment!r}")
-    runs = client.search_runs(
-        [exp.experiment_id],
-        filter_string="tags.run_kind = 'train' and attributes.status = 'FINISHED'",
-        order_by=[f"metrics.{metric} DESC"],
-        max_results=1,
-    )
-    if not runs or metric not in runs[0].data.metrics:
-        raise TrackingError(f"no finished training run with metric {metric!r} in {experiment!r}")
-    return runs[0]
-
-
 def best_run_id(client: MlflowClient, experiment: str, metric: str = "val_f1") -> str:
     """The finished training run with the highest ``metric`` in ``experiment``."""
-    return str(_search_one(client, experiment, metric).info.run_id)
+    from tracking.compare import top_runs
+
+    return str(top_runs(client, experiment, metric, limit=1)["run_id"].iloc[0])
 
 
 def register(client: MlflowClient, name: str, run_id: str) -> ModelVersion:

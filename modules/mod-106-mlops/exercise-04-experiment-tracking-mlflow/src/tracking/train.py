@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 
 EPOCH_BATCH = 10
 TREE_TYPES = ["sklearn.tree._tree.Tree"]
-FINAL_METRICS = ("val_accuracy", "val_precision", "val_recall", "val_f1", "val_roc_auc")
 
 
 @dataclass(frozen=True)
