@@ -18,10 +18,12 @@ from aiinfra_shared.services import (
     RunningService,
     ServiceError,
     ServiceNotInstalledError,
+    free_port,
     http_process,
     launcher,
     start,
 )
+from aiinfra_shared.services import prometheus as prom
 from aiinfra_shared.services.base import find_binary, tcp_open
 from aiinfra_shared.services.kafka import FAST_GROUP_SETTINGS
 from aiinfra_shared.services.prometheus import promtool
@@ -95,14 +97,20 @@ def test_s3_bucket_roundtrip(s3_service: RunningService, monkeypatch: pytest.Mon
 
 
 def test_prometheus_scrapes_itself(prometheus_service: RunningService) -> None:
-    deadline = time.monotonic() + 30
-    result: list[object] = []
-    while time.monotonic() < deadline and not result:
-        answer = _get_json(f"{prometheus_service.url}/api/v1/query?query=up")
-        result = answer["data"]["result"]  # type: ignore[index]
-        time.sleep(0.5)
-    assert result, "Prometheus never scraped itself"
-    assert result[0]["value"][1] == "1"  # type: ignore[index]
+    samples = prom.wait_for(prometheus_service.url, "up", bool, timeout=30)
+    assert samples[0].value == 1.0
+    assert samples[0].labels["job"] == "prometheus"
+    assert prom.query(prometheus_service.url, "1 + 1") == [prom.Sample({}, 2.0)]
+    assert prom.alerts(prometheus_service.url) == []
+
+
+def test_prometheus_query_errors_are_clear(prometheus_service: RunningService) -> None:
+    with pytest.raises(ServiceError, match="HTTP 400"):
+        prom.query(prometheus_service.url, "sum(")
+    with pytest.raises(ServiceError, match="not reachable"):
+        prom.query(f"http://127.0.0.1:{free_port()}", "up", timeout=2)
+    with pytest.raises(ServiceError, match="waited"):
+        prom.wait_for(prometheus_service.url, "absent_metric_xyz", bool, timeout=1)
 
 
 def test_promtool_checks_rules(tmp_path: Path) -> None:

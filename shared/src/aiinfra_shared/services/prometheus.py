@@ -8,14 +8,20 @@ seconds rather than after the default minute.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from aiinfra_shared.services.base import (
     LOOPBACK,
     RunningService,
+    ServiceError,
     find_binary,
     http_ok,
     run_service,
@@ -161,3 +167,75 @@ def alertmanager(
             timeout=timeout,
         ) as service:
             yield service
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One series of an instant query: its labels and its value."""
+
+    labels: dict[str, str]
+    value: float
+
+
+def _api(url: str, path: str, params: dict[str, str], timeout: float) -> Any:
+    query = urllib.parse.urlencode(params)
+    full = f"{url.rstrip('/')}{path}" + (f"?{query}" if query else "")
+    try:
+        with urllib.request.urlopen(full, timeout=timeout) as response:  # noqa: S310 (http URL)
+            body = json.load(response)
+    except urllib.error.HTTPError as exc:
+        detail = exc.read().decode(errors="replace")[:300]
+        raise ServiceError(f"Prometheus {path} answered HTTP {exc.code}: {detail}") from exc
+    except (urllib.error.URLError, OSError) as exc:
+        raise ServiceError(f"Prometheus at {url} is not reachable: {exc}") from exc
+    if body.get("status") != "success":
+        raise ServiceError(f"Prometheus {path} failed: {body.get('error', body)}")
+    return body["data"]
+
+
+def query(url: str, expr: str, *, timeout: float = 10.0) -> list[Sample]:
+    """Evaluate a PromQL instant query on the Prometheus at ``url``.
+
+    Args:
+        url: Prometheus base URL (``RunningService.url``, ``AIINFRA_PROMETHEUS_URL``).
+        expr: The PromQL expression.
+        timeout: Seconds for the HTTP call.
+
+    Returns:
+        One :class:`Sample` per series (a scalar result gives one sample without labels).
+
+    Raises:
+        ServiceError: Prometheus is unreachable or rejects the expression (its message).
+    """
+    data = _api(url, "/api/v1/query", {"query": expr}, timeout)
+    if data["resultType"] in ("scalar", "string"):
+        return [Sample({}, float(data["result"][1]))]
+    return [Sample(dict(r["metric"]), float(r["value"][1])) for r in data["result"]]
+
+
+def alerts(url: str, *, timeout: float = 10.0) -> list[dict[str, Any]]:
+    """Active alerts (``state`` pending or firing) with their labels and annotations."""
+    return list(_api(url, "/api/v1/alerts", {}, timeout)["alerts"])
+
+
+def wait_for(
+    url: str,
+    expr: str,
+    condition: Callable[[list[Sample]], bool],
+    *,
+    timeout: float = 30.0,
+    interval: float = 0.25,
+) -> list[Sample]:
+    """Poll ``expr`` until ``condition(samples)`` holds; returns those samples.
+
+    Raises:
+        ServiceError: Not within ``timeout`` seconds (the message shows the last result).
+    """
+    deadline = time.monotonic() + timeout
+    samples: list[Sample] = []
+    while time.monotonic() < deadline:
+        samples = query(url, expr)
+        if condition(samples):
+            return samples
+        time.sleep(interval)
+    raise ServiceError(f"waited {timeout:.0f} s for {expr!r}; last result: {samples}")

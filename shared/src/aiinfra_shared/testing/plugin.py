@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from functools import cache
 from typing import Any
 
@@ -95,21 +96,36 @@ def require_services(config: pytest.Config) -> bool:
     return bool(config.getoption("--require-services")) or ci
 
 
+@contextmanager
+def started(
+    config: pytest.Config, manager: AbstractContextManager[RunningService]
+) -> Iterator[RunningService]:
+    """Enter a launcher with this plugin's rule for a missing binary (skip, or fail in CI).
+
+    For a service a package configures itself (a Prometheus that scrapes the package's own
+    exporter, say), in a fixture of its conftest::
+
+        with started(request.config, prometheus(scrape_targets=[target])) as prom:
+            yield prom
+    """
+    try:
+        service = manager.__enter__()
+    except ServiceNotInstalledError as exc:
+        if require_services(config):
+            pytest.fail(str(exc), pytrace=False)
+        pytest.skip(str(exc))
+    try:
+        yield service
+    finally:
+        manager.__exit__(None, None, None)
+
+
 def _service_fixture(name: str) -> Any:
     """A session-scoped fixture that starts the ``name`` launcher once per test session."""
 
     def fixture(request: pytest.FixtureRequest) -> Iterator[RunningService]:
-        try:
-            manager = start(name)
-            service = manager.__enter__()
-        except ServiceNotInstalledError as exc:
-            if require_services(request.config):
-                pytest.fail(str(exc), pytrace=False)
-            pytest.skip(str(exc))
-        try:
+        with started(request.config, start(name)) as service:
             yield service
-        finally:
-            manager.__exit__(None, None, None)
 
     fixture.__name__ = f"{name}_service"
     fixture.__doc__ = f"A real {LAUNCHERS[name][2]}, started once per test session."

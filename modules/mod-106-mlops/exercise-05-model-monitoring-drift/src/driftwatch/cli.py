@@ -1,0 +1,209 @@
+"""The ``driftwatch`` command: generate, analyze, monitor, rules, demo."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.live import Live
+
+from aiinfra_shared.entrypoint import run_typer
+from aiinfra_shared.logging import configure
+from driftwatch import data
+from driftwatch.config import DriftwatchSettings
+from driftwatch.errors import DriftwatchError
+
+app = typer.Typer(
+    help="Drift monitoring with Evidently: reports, Prometheus metrics, a retraining trigger.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+
+
+@app.callback()
+def _setup() -> None:
+    """Configure logging once for every sub-command."""
+    configure()
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Argument(help="CSV file to write.")],
+    scenario: Annotated[
+        str, typer.Option(help=f"Drift scenario: {', '.join(data.SCENARIOS)}.")
+    ] = "none",
+    rows: Annotated[int, typer.Option(min=1, help="Rows.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+) -> None:
+    """Write one window of the loan-default data (features and the label) to CSV."""
+    frame = data.generate(rows, seed=seed, drift=data.scenario(scenario))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(out, index=False)
+    console.print(f"wrote {len(frame)} rows ({scenario}) to {out}")
+
+
+@app.command()
+def analyze(
+    reference: Annotated[Path, typer.Argument(help="Reference window (CSV).")],
+    current: Annotated[Path, typer.Argument(help="Current window (CSV).")],
+    out: Annotated[Path, typer.Option(help="Folder for report.html and report.json.")] = Path(
+        "driftwatch-out"
+    ),
+    drift_share: Annotated[
+        float, typer.Option(help="Share of drifted features that means dataset drift.")
+    ] = 0.5,
+    fail_on_drift: Annotated[
+        bool, typer.Option(help="Exit with code 2 on dataset drift (for pipelines).")
+    ] = False,
+) -> None:
+    """Compare two CSV windows with Evidently; save the HTML report and a JSON summary."""
+    from driftwatch.analysis import analyze as run_analysis
+    from driftwatch.view import drift_table
+
+    ref = data.load_csv(reference)
+    cur = data.load_csv(current)
+    with console.status("running the Evidently report ..."):
+        summary = run_analysis(
+            ref, cur, drift_share=drift_share, out_dir=out, name="report", full=True
+        )
+    console.print(drift_table(summary))
+    console.print(f"report: {summary.report_html}\nsummary: {out / 'report.json'}")
+    if fail_on_drift and summary.dataset_drift:
+        raise typer.Exit(2)
+
+
+@app.command()
+def monitor(
+    folder: Annotated[
+        Path | None,
+        typer.Option(help="Folder of window CSVs (and *.labels.csv); default: generated data."),
+    ] = None,
+    reference: Annotated[
+        Path | None, typer.Option(help="Labelled reference CSV (needed with --folder).")
+    ] = None,
+    plan: Annotated[
+        str, typer.Option(help="Generated windows: comma-separated scenario names.")
+    ] = "none,none,covariate,covariate,missing,new_category,concept,concept",
+    follow: Annotated[bool, typer.Option(help="Keep watching --folder for new files.")] = False,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve /metrics on this port (0: a free one).")
+    ] = None,
+    webhook: Annotated[str | None, typer.Option(help="POST retrain requests here.")] = None,
+    command: Annotated[
+        str | None, typer.Option(help="Run this with each retrain request on stdin.")
+    ] = None,
+) -> None:
+    """Analyse windows one after another; export metrics; request retrains by policy."""
+    import pandas as pd
+
+    from driftwatch.exporter import DriftMetrics, MetricsServer
+    from driftwatch.monitor import Monitor, WindowResult, folder_stream, scenario_stream
+    from driftwatch.policy import CommandHook, Hook, RetrainPolicy, RetrainTrigger, WebhookHook
+    from driftwatch.view import monitor_table
+
+    settings = DriftwatchSettings()
+    hooks: list[Hook] = []
+    if webhook or settings.webhook_url:
+        hooks.append(WebhookHook(webhook or settings.webhook_url or ""))
+    if command or settings.retrain_command:
+        hooks.append(CommandHook(command or settings.retrain_command or ""))
+    if folder is not None:
+        if reference is None:
+            raise DriftwatchError("--folder needs --reference (the labelled training window)")
+        ref = data.load_csv(reference, require_target=True)
+        stream = folder_stream(folder, follow=follow)
+    else:
+        ref = data.generate(settings.reference_rows, seed=settings.seed)
+        stream = scenario_stream(
+            [p.strip() for p in plan.split(",") if p.strip()],
+            rows=settings.window_rows,
+            seed=settings.seed,
+        )
+    metrics = DriftMetrics()
+    server = None
+    port = metrics_port if metrics_port is not None else None
+    if port is not None:
+        server = MetricsServer(metrics.registry, port=port)
+        console.print(f"metrics on http://{server.target}/metrics")
+    out = Path(settings.out_dir)
+    mon = Monitor(
+        ref,
+        policy=RetrainPolicy(
+            consecutive_windows=settings.consecutive_windows,
+            max_accuracy_drop=settings.max_accuracy_drop,
+            cooldown_windows=settings.cooldown_windows,
+        ),
+        trigger=RetrainTrigger(out / "outbox.jsonl", hooks),
+        metrics=metrics,
+        drift_share=settings.drift_share,
+        report_dir=out / "reports",
+        seed=settings.seed,
+    )
+    results: list[WindowResult] = []
+    try:
+        with Live(monitor_table(results), console=console, refresh_per_second=4) as live:
+            for item in stream:
+                if isinstance(item, pd.DataFrame):
+                    mon.add_labels(item)
+                    continue
+                results.append(mon.process(item))
+                live.update(monitor_table(results))
+    except KeyboardInterrupt:
+        console.print("stopped")
+    finally:
+        if server is not None:
+            server.close()
+    requested = sum(r.request is not None for r in results)
+    console.print(
+        f"{len(results)} windows, {requested} retrain request(s); reports in {out / 'reports'}, "
+        f"outbox {out / 'outbox.jsonl'}"
+    )
+
+
+@app.command()
+def rules() -> None:
+    """Check the shipped alert rules and run their unit tests with promtool."""
+    from driftwatch.rules import check_rules, rules_dir, run_rule_tests
+
+    failed = False
+    for name, result in (("check rules", check_rules()), ("test rules", run_rule_tests())):
+        console.print(
+            f"promtool {name} ({rules_dir()}): "
+            + ("[green]ok[/]" if result.ok else "[red]FAILED[/]")
+        )
+        if not result.ok:
+            console.print(result.output, highlight=False)
+            failed = True
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    rows: Annotated[int, typer.Option(min=100, help="Rows per window.")] = 600,
+) -> None:
+    """No-drift windows then drift: report, metrics in a real Prometheus, the retrain trigger."""
+    from driftwatch.demo import run_demo
+
+    run_demo(DriftwatchSettings(), console, rows=rows)
+
+
+@app.command(hidden=True)
+def summary(path: Path) -> None:
+    """Print a saved JSON summary (``report.json``) as a table."""
+    from driftwatch.analysis import ColumnDrift, DriftSummary
+    from driftwatch.view import drift_table
+
+    try:
+        raw = json.loads(path.read_text())
+        raw["columns"] = [ColumnDrift(**c) for c in raw["columns"]]
+        console.print(drift_table(DriftSummary(**raw)))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DriftwatchError(f"{path}: not a driftwatch summary ({exc})") from exc
+
+
+main = run_typer(app)

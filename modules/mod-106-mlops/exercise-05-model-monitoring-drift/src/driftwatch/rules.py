@@ -1,0 +1,46 @@
+"""The shipped alert rules and the promtool checks run on them."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiinfra_shared.services.prometheus import promtool
+from driftwatch.errors import DriftwatchError
+
+RULES_FILE = "driftwatch.rules.yml"
+TESTS_FILE = "driftwatch.rules.test.yml"
+
+
+def rules_dir() -> Path:
+    """``rules/`` of the package: inside the wheel, or beside ``src/`` in the repo."""
+    for candidate in (Path(__file__).parent / "rules", Path(__file__).parents[2] / "rules"):
+        if (candidate / RULES_FILE).is_file():
+            return candidate
+    raise DriftwatchError("the alert rules (driftwatch.rules.yml) are missing from the install")
+
+
+@dataclass(frozen=True)
+class PromtoolResult:
+    """Exit code and output of one promtool call."""
+
+    ok: bool
+    output: str
+
+
+def _run(*args: str, cwd: Path) -> PromtoolResult:
+    done = subprocess.run([promtool(), *args], capture_output=True, text=True, cwd=cwd, check=False)
+    return PromtoolResult(done.returncode == 0, (done.stdout + done.stderr).strip())
+
+
+def check_rules(folder: Path | None = None) -> PromtoolResult:
+    """``promtool check rules``: the file parses and every expression is valid PromQL."""
+    folder = folder or rules_dir()
+    return _run("check", "rules", RULES_FILE, cwd=folder)
+
+
+def run_rule_tests(folder: Path | None = None) -> PromtoolResult:
+    """``promtool test rules``: the unit tests of the rules, on synthetic series."""
+    folder = folder or rules_dir()
+    return _run("test", "rules", TESTS_FILE, cwd=folder)
