@@ -1,4 +1,4 @@
-"""108-02: ML model monitoring: an instrumented service, a custom exporter, promtool-tested rules, a generated dashboard"""
+"""108-02: ML model monitoring: an instrumented service, a custom exporter, tested rules."""
 
 from __future__ import annotations
 

@@ -1,0 +1,5 @@
+"""``python -m modelmon``."""
+
+from modelmon.cli import main
+
+main()

@@ -1,0 +1,33 @@
+"""The model learns something, and the degradations move what they should."""
+
+from __future__ import annotations
+
+import numpy as np
+from modelmon.model import FraudModel, generate, train
+
+
+def _acc_and_positive(model: FraudModel, drift: float, concept: float) -> tuple[float, float]:
+    x, y = generate(5000, seed=3, drift=drift, concept=concept)
+    predicted = (model.score(x) >= 0.5).astype(int)
+    return float(np.mean(predicted == y)), float(predicted.mean())
+
+
+def test_training_is_deterministic_and_beats_the_majority_class(model: FraudModel) -> None:
+    again = train(version="1.0.0", seed=11)
+    np.testing.assert_allclose(again.weights, model.weights)
+    _x, y = generate(5000, seed=3)
+    majority = max(y.mean(), 1 - y.mean())
+    accuracy, _ = _acc_and_positive(model, 0, 0)
+    assert accuracy > majority + 0.02
+    assert model.reference_accuracy > 0.7
+    assert 0.05 < model.reference_positive_rate < 0.4
+    assert set(model.ranges) == {"amount", "account_age_days", "txn_last_hour", "hour"}
+
+
+def test_input_drift_moves_predictions_and_concept_drift_costs_accuracy(model: FraudModel) -> None:
+    base_acc, base_pos = _acc_and_positive(model, 0, 0)
+    _, drift_pos = _acc_and_positive(model, 0.6, 0)
+    concept_acc, concept_pos = _acc_and_positive(model, 0.6, 0.6)
+    assert drift_pos > base_pos + 0.2
+    assert concept_acc < base_acc - 0.15
+    assert concept_pos == drift_pos  # same inputs, same predictions: only the truth moved
