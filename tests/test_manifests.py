@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 import yaml
 
 from aiinfra_shared import workspace
+from aiinfra_shared.services.prometheus import promtool
 
 ROOT = Path(__file__).resolve().parents[1]
 K8S_VERSION = "1.32.0"
@@ -27,11 +29,43 @@ def _tool(name: str) -> str:
     return str(path)
 
 
+MONITORING = "monitoring.coreos.com/v1"
+
+
 def _validate(doc: dict[str, Any], where: str) -> None:
+    if doc.get("apiVersion") == MONITORING:
+        _validate_monitoring(doc, where)
+        return
     try:
         kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
     except kubernetes_validate.ValidationError as exc:
         pytest.fail(f"{where}: {doc.get('kind')}/{doc['metadata'].get('name')}: {exc.message}")
+
+
+def _validate_monitoring(doc: dict[str, Any], where: str) -> None:
+    """Prometheus Operator kinds have no schema in kubernetes-validate: check them here.
+
+    A PrometheusRule's groups must pass ``promtool check rules``; a ServiceMonitor needs a
+    label selector and endpoints that name a port.
+    """
+    name = f"{where}: {doc['kind']}/{doc['metadata'].get('name')}"
+    spec = doc.get("spec") or {}
+    if doc["kind"] == "PrometheusRule":
+        with tempfile.TemporaryDirectory() as tmp:
+            rules = Path(tmp) / "rules.yml"
+            rules.write_text(yaml.safe_dump(spec))
+            done = subprocess.run(
+                [promtool(), "check", "rules", str(rules)], capture_output=True, text=True
+            )
+        assert done.returncode == 0, f"{name}: {done.stdout}{done.stderr}"
+    elif doc["kind"] == "ServiceMonitor":
+        assert spec.get("selector", {}).get("matchLabels"), f"{name}: no selector.matchLabels"
+        endpoints = spec.get("endpoints") or []
+        assert endpoints, f"{name}: no endpoints"
+        for endpoint in endpoints:
+            assert endpoint.get("port") or endpoint.get("targetPort"), f"{name}: endpoint port"
+    else:
+        pytest.fail(f"{name}: unknown kind of {MONITORING}")
 
 
 def test_there_are_manifests_for_every_package_that_ships_them() -> None:
@@ -80,6 +114,38 @@ def test_workloads_run_as_non_root_with_probes_and_limits(folder: Path) -> None:
             # Pods behind a Service must say when they can take traffic.
             if behind_service:
                 assert "readinessProbe" in container, doc["metadata"]["name"]
+
+
+@pytest.mark.parametrize("folder", KUSTOMIZATIONS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_service_monitors_select_a_service_port(folder: Path) -> None:
+    rendered = subprocess.run(
+        [_tool("kubectl"), "kustomize", str(folder)], capture_output=True, text=True, check=True
+    )
+    docs = [d for d in yaml.safe_load_all(rendered.stdout) if d]
+    services = [d for d in docs if d["kind"] == "Service"]
+    for monitor in (d for d in docs if d["kind"] == "ServiceMonitor"):
+        wanted = monitor["spec"]["selector"]["matchLabels"].items()
+        matching = [s for s in services if wanted <= s["metadata"].get("labels", {}).items()]
+        assert matching, f"ServiceMonitor {monitor['metadata']['name']} selects no Service"
+        ports = {p.get("name") for s in matching for p in s["spec"]["ports"]}
+        for endpoint in monitor["spec"]["endpoints"]:
+            assert endpoint["port"] in ports, f"no Service port named {endpoint['port']!r}"
+
+
+def test_prometheus_rules_mirror_the_packages_rule_files() -> None:
+    """A PrometheusRule under kubernetes/<short>/ must equal that package's rules file."""
+    members = {m.short: m for m in workspace.discover(ROOT)}
+    found = 0
+    for path in MANIFESTS:
+        for doc in yaml.safe_load_all(path.read_text()):
+            if not doc or doc.get("kind") != "PrometheusRule":
+                continue
+            short = path.relative_to(ROOT / "kubernetes").parts[0]
+            rules_file = members[short].path / "rules" / f"{short}.rules.yml"
+            shipped = yaml.safe_load(rules_file.read_text())
+            assert doc["spec"] == shipped, f"{path.relative_to(ROOT)} differs from {rules_file}"
+            found += 1
+    assert found >= 2
 
 
 @pytest.mark.parametrize(

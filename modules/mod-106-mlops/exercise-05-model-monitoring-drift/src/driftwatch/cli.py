@@ -92,6 +92,9 @@ def monitor(
     metrics_port: Annotated[
         int | None, typer.Option(help="Serve /metrics on this port (0: a free one).")
     ] = None,
+    metrics_host: Annotated[
+        str | None, typer.Option(help="Address of /metrics (default DRIFTWATCH_METRICS_HOST).")
+    ] = None,
     webhook: Annotated[str | None, typer.Option(help="POST retrain requests here.")] = None,
     command: Annotated[
         str | None, typer.Option(help="Run this with each retrain request on stdin.")
@@ -125,9 +128,9 @@ def monitor(
         )
     metrics = DriftMetrics()
     server = None
-    port = metrics_port if metrics_port is not None else None
-    if port is not None:
-        server = MetricsServer(metrics.registry, port=port)
+    if metrics_port is not None:
+        host = metrics_host or settings.metrics_host
+        server = MetricsServer(metrics.registry, port=metrics_port, host=host)
         console.print(f"metrics on http://{server.target}/metrics")
     out = Path(settings.out_dir)
     mon = Monitor(

@@ -22,7 +22,7 @@ class DriftwatchSettings(AiinfraSettings):
         reference_rows: Rows of the reference window.
         seed: Seed of the generator (fixed seed, same data, same verdicts).
         out_dir: Where reports (HTML + JSON) and the retrain outbox go.
-        metrics_port: Port of the ``/metrics`` endpoint (0 picks a free one).
+        metrics_host: Address the ``/metrics`` endpoint binds (``0.0.0.0`` in a container).
         webhook_url: Retrain requests are POSTed here as JSON, when set.
         retrain_command: A command run with the request as JSON on stdin, when set.
     """
@@ -37,6 +37,6 @@ class DriftwatchSettings(AiinfraSettings):
     reference_rows: int = Field(default=2000, ge=100)
     seed: int = 7
     out_dir: Path = Path("driftwatch-out")
-    metrics_port: int = Field(default=9108, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
     webhook_url: str | None = None
     retrain_command: str | None = None
