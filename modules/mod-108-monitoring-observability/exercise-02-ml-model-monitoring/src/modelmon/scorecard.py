@@ -44,7 +44,7 @@ def checks(window: str = "5m", slo_seconds: float = 0.25) -> list[Check]:
     """The default checks, with rate windows of ``window``."""
     w = window
     return [
-        Check("service up", 'min(up{job="modelmon"})', 0.99, 0.5, "{:.0f}", lower_is_worse=True),
+        Check("service up", 'min(up{job="modelmon"})', 0.99, 0.5, "{:.2f}", lower_is_worse=True),
         Check(
             "p95 latency (s)",
             "histogram_quantile(0.95, sum by (le) "
