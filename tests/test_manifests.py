@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from aiinfra_shared import workspace
-from aiinfra_shared.services.prometheus import promtool
+from aiinfra_shared.services.prometheus import run_promtool
 
 ROOT = Path(__file__).resolve().parents[1]
 K8S_VERSION = "1.32.0"
@@ -52,12 +52,9 @@ def _validate_monitoring(doc: dict[str, Any], where: str) -> None:
     spec = doc.get("spec") or {}
     if doc["kind"] == "PrometheusRule":
         with tempfile.TemporaryDirectory() as tmp:
-            rules = Path(tmp) / "rules.yml"
-            rules.write_text(yaml.safe_dump(spec))
-            done = subprocess.run(
-                [promtool(), "check", "rules", str(rules)], capture_output=True, text=True
-            )
-        assert done.returncode == 0, f"{name}: {done.stdout}{done.stderr}"
+            (Path(tmp) / "rules.yml").write_text(yaml.safe_dump(spec))
+            done = run_promtool("check", "rules", "rules.yml", cwd=tmp)
+        assert done.ok, f"{name}: {done.output}"
     elif doc["kind"] == "ServiceMonitor":
         assert spec.get("selector", {}).get("matchLabels"), f"{name}: no selector.matchLabels"
         endpoints = spec.get("endpoints") or []

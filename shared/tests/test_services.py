@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
 import sys
 import time
 import urllib.request
@@ -26,7 +25,6 @@ from aiinfra_shared.services import (
 from aiinfra_shared.services import prometheus as prom
 from aiinfra_shared.services.base import find_binary, tcp_open
 from aiinfra_shared.services.kafka import FAST_GROUP_SETTINGS
-from aiinfra_shared.services.prometheus import promtool
 
 
 def _get_json(url: str) -> dict[str, object]:
@@ -114,18 +112,16 @@ def test_prometheus_query_errors_are_clear(prometheus_service: RunningService) -
 
 
 def test_promtool_checks_rules(tmp_path: Path) -> None:
-    good = tmp_path / "good.yml"
-    good.write_text("groups:\n- name: g\n  rules:\n  - alert: Down\n    expr: up == 0\n")
-    bad = tmp_path / "bad.yml"
-    bad.write_text("groups:\n- name: g\n  rules:\n  - alert: Down\n    expr: up ==\n")
-    assert (
-        subprocess.run([promtool(), "check", "rules", str(good)], capture_output=True).returncode
-        == 0
+    (tmp_path / "good.yml").write_text(
+        "groups:\n- name: g\n  rules:\n  - alert: Down\n    expr: up == 0\n"
     )
-    assert (
-        subprocess.run([promtool(), "check", "rules", str(bad)], capture_output=True).returncode
-        != 0
+    (tmp_path / "bad.yml").write_text(
+        "groups:\n- name: g\n  rules:\n  - alert: Down\n    expr: up ==\n"
     )
+    assert prom.run_promtool("check", "rules", "good.yml", cwd=tmp_path).ok
+    bad = prom.run_promtool("check", "rules", "bad.yml", cwd=tmp_path)
+    assert not bad.ok
+    assert "bad.yml" in bad.output
 
 
 def test_alertmanager_answers(alertmanager_service: RunningService) -> None:

@@ -8,6 +8,7 @@ seconds rather than after the default minute.
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 import urllib.error
 import urllib.parse
@@ -37,6 +38,24 @@ INSTALL_HINT = (
 def promtool() -> str:
     """Path to ``promtool`` (checks configs and unit-tests rules)."""
     return find_binary("promtool", INSTALL_HINT)
+
+
+@dataclass(frozen=True)
+class PromtoolResult:
+    """Outcome of one promtool call: success and its combined output."""
+
+    ok: bool
+    output: str
+
+
+def run_promtool(*args: str, cwd: Path | str | None = None) -> PromtoolResult:
+    """Run ``promtool ARGS`` (e.g. ``"test", "rules", "x.test.yml"``) in ``cwd``.
+
+    Rule unit-test files name their rule files relative to themselves, so run them from
+    their folder. A failing check is a result with ``ok=False``, not an exception.
+    """
+    done = subprocess.run([promtool(), *args], capture_output=True, text=True, cwd=cwd, check=False)
+    return PromtoolResult(done.returncode == 0, (done.stdout + done.stderr).strip())
 
 
 @contextmanager

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
-from aiinfra_shared.services.prometheus import promtool
+from aiinfra_shared.services.prometheus import PromtoolResult, run_promtool
 from driftwatch.errors import DriftwatchError
 
 RULES_FILE = "driftwatch.rules.yml"
@@ -21,26 +19,13 @@ def rules_dir() -> Path:
     raise DriftwatchError("the alert rules (driftwatch.rules.yml) are missing from the install")
 
 
-@dataclass(frozen=True)
-class PromtoolResult:
-    """Exit code and output of one promtool call."""
-
-    ok: bool
-    output: str
-
-
-def _run(*args: str, cwd: Path) -> PromtoolResult:
-    done = subprocess.run([promtool(), *args], capture_output=True, text=True, cwd=cwd, check=False)
-    return PromtoolResult(done.returncode == 0, (done.stdout + done.stderr).strip())
-
-
 def check_rules(folder: Path | None = None) -> PromtoolResult:
     """``promtool check rules``: the file parses and every expression is valid PromQL."""
     folder = folder or rules_dir()
-    return _run("check", "rules", RULES_FILE, cwd=folder)
+    return run_promtool("check", "rules", RULES_FILE, cwd=folder)
 
 
 def run_rule_tests(folder: Path | None = None) -> PromtoolResult:
     """``promtool test rules``: the unit tests of the rules, on synthetic series."""
     folder = folder or rules_dir()
-    return _run("test", "rules", TESTS_FILE, cwd=folder)
+    return run_promtool("test", "rules", TESTS_FILE, cwd=folder)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from aiinfra_shared.services.prometheus import promtool
+from aiinfra_shared.services.prometheus import PromtoolResult, run_promtool
 from modelmon.errors import ModelmonError
 
 RULES_FILE = "modelmon.rules.yml"
@@ -25,33 +23,19 @@ def asset_dir(name: str) -> Path:
     raise ModelmonError(f"the shipped folder {name!r} is missing from the install")
 
 
-@dataclass(frozen=True)
-class PromtoolResult:
-    """Exit code and output of one promtool call."""
-
-    ok: bool
-    output: str
-
-
-def promtool_run(*args: str, cwd: Path) -> PromtoolResult:
-    """Run promtool with ``args`` in ``cwd``."""
-    done = subprocess.run([promtool(), *args], capture_output=True, text=True, cwd=cwd, check=False)
-    return PromtoolResult(done.returncode == 0, (done.stdout + done.stderr).strip())
-
-
 def check_rules(folder: Path | None = None) -> PromtoolResult:
     """``promtool check rules``."""
-    return promtool_run("check", "rules", RULES_FILE, cwd=folder or asset_dir("rules"))
+    return run_promtool("check", "rules", RULES_FILE, cwd=folder or asset_dir("rules"))
 
 
 def run_rule_tests(folder: Path | None = None) -> PromtoolResult:
     """``promtool test rules`` on the rules' unit tests."""
-    return promtool_run("test", "rules", RULE_TESTS_FILE, cwd=folder or asset_dir("rules"))
+    return run_promtool("test", "rules", RULE_TESTS_FILE, cwd=folder or asset_dir("rules"))
 
 
 def check_config(folder: Path | None = None) -> PromtoolResult:
     """``promtool check config`` on the shipped Prometheus config (it loads the rules too)."""
-    return promtool_run("check", "config", CONFIG_FILE, cwd=folder or asset_dir("prometheus"))
+    return run_promtool("check", "config", CONFIG_FILE, cwd=folder or asset_dir("prometheus"))
 
 
 def _seconds(duration: str) -> float:
