@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 import subprocess
 import sys
@@ -30,6 +31,21 @@ def _tool(name: str) -> str:
 
 
 MONITORING = "monitoring.coreos.com/v1"
+
+
+@functools.cache
+def _render(folder: Path) -> tuple[int, str, str]:
+    """``kubectl kustomize`` once per folder (several tests read the same render)."""
+    done = subprocess.run(
+        [_tool("kubectl"), "kustomize", str(folder)], capture_output=True, text=True, check=False
+    )
+    return done.returncode, done.stdout, done.stderr
+
+
+def _rendered_docs(folder: Path) -> list[dict[str, Any]]:
+    code, out, err = _render(folder)
+    assert code == 0, err
+    return [d for d in yaml.safe_load_all(out) if d]
 
 
 def _validate(doc: dict[str, Any], where: str) -> None:
@@ -78,11 +94,7 @@ def test_manifest_validates_against_the_schema(path: Path) -> None:
 
 @pytest.mark.parametrize("folder", KUSTOMIZATIONS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_kustomization_renders_and_validates(folder: Path) -> None:
-    rendered = subprocess.run(
-        [_tool("kubectl"), "kustomize", str(folder)], capture_output=True, text=True, check=False
-    )
-    assert rendered.returncode == 0, rendered.stderr
-    docs = [d for d in yaml.safe_load_all(rendered.stdout) if d]
+    docs = _rendered_docs(folder)
     assert {d["kind"] for d in docs} >= {"Deployment"}
     for doc in docs:
         _validate(doc, str(folder.relative_to(ROOT)))
@@ -90,10 +102,7 @@ def test_kustomization_renders_and_validates(folder: Path) -> None:
 
 @pytest.mark.parametrize("folder", KUSTOMIZATIONS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_workloads_run_as_non_root_with_probes_and_limits(folder: Path) -> None:
-    rendered = subprocess.run(
-        [_tool("kubectl"), "kustomize", str(folder)], capture_output=True, text=True, check=True
-    )
-    docs = [d for d in yaml.safe_load_all(rendered.stdout) if d]
+    docs = _rendered_docs(folder)
     selectors = [d["spec"]["selector"] for d in docs if d["kind"] == "Service"]
     for doc in docs:
         if doc["kind"] != "Deployment":
@@ -115,10 +124,7 @@ def test_workloads_run_as_non_root_with_probes_and_limits(folder: Path) -> None:
 
 @pytest.mark.parametrize("folder", KUSTOMIZATIONS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_service_monitors_select_a_service_port(folder: Path) -> None:
-    rendered = subprocess.run(
-        [_tool("kubectl"), "kustomize", str(folder)], capture_output=True, text=True, check=True
-    )
-    docs = [d for d in yaml.safe_load_all(rendered.stdout) if d]
+    docs = _rendered_docs(folder)
     services = [d for d in docs if d["kind"] == "Service"]
     for monitor in (d for d in docs if d["kind"] == "ServiceMonitor"):
         wanted = monitor["spec"]["selector"]["matchLabels"].items()

@@ -57,10 +57,12 @@ async def drive(
     x, y = generate(200_000, seed=seed, drift=drift, concept=concept)
     stats = TrafficStats()
     labels: deque[tuple[float, str, int]] = deque()
-    deadline = time.monotonic() + seconds
     counter = iter(range(len(y)))
 
     async with httpx.AsyncClient(base_url=url, timeout=10) as client:
+        # The clock starts once the client exists: building it (TLS context, CA bundle) can
+        # take seconds on a loaded machine, and that must not eat a short run.
+        deadline = time.monotonic() + seconds
 
         async def worker() -> None:
             while time.monotonic() < deadline and not (stop and stop.is_set()):
