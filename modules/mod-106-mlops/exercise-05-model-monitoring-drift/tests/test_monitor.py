@@ -49,20 +49,27 @@ def test_monitor_exports_to_prometheus_and_requests_a_retrain(
     assert results[3].performance.accuracy < monitor.baseline_accuracy - 0.03
     assert [r["window"] for r in receiver.received] == [2]
 
-    # Wait for the scrape that saw the last window, then read what Prometheus holds.
+    # Wait for the scrape that saw the last window, then read what Prometheus holds. Each
+    # query reads the latest sample of the last minute (last_over_time): on a loaded machine
+    # one scrape can time out, and Prometheus then marks the target's series stale at once.
+    def latest(expr: str) -> str:
+        return f"last_over_time({expr}[1m])"
+
     prom.wait_for(
-        url, "sum(driftwatch_windows_analyzed_total)", lambda s: bool(s) and s[0].value == 4
+        url,
+        f"sum({latest('driftwatch_windows_analyzed_total')})",
+        lambda s: bool(s) and s[0].value == 4,
     )
-    drifted = prom.query(url, "driftwatch_feature_drifted == 1")
+    drifted = prom.query(url, f"{latest('driftwatch_feature_drifted')} == 1")
     assert {s.labels["feature"] for s in drifted} >= {"income", "credit_score", "debt_ratio"}
-    assert prom.query(url, "driftwatch_dataset_drift")[0].value == 1
-    assert prom.query(url, "driftwatch_retrain_requests_total")[0].value == 1
-    windows = prom.query(url, "sum by (drift) (driftwatch_windows_analyzed_total)")
+    assert prom.query(url, latest("driftwatch_dataset_drift"))[0].value == 1
+    assert prom.query(url, latest("driftwatch_retrain_requests_total"))[0].value == 1
+    windows = prom.query(url, f"sum by (drift) ({latest('driftwatch_windows_analyzed_total')})")
     assert {s.labels["drift"]: s.value for s in windows} == {"false": 1, "true": 3}
-    scores = prom.query(url, "driftwatch_feature_drift_score")
+    scores = prom.query(url, latest("driftwatch_feature_drift_score"))
     assert {s.labels["feature"] for s in scores} == set(data.FEATURES)
     assert all(s.labels["method"] for s in scores)
-    accuracy = prom.query(url, "driftwatch_model_accuracy")[0].value
+    accuracy = prom.query(url, latest("driftwatch_model_accuracy"))[0].value
     assert accuracy == pytest.approx(results[3].performance.accuracy)
 
 

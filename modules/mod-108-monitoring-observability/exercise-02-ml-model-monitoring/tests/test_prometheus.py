@@ -37,12 +37,14 @@ def test_prometheus_scrapes_the_exporter_and_records(server: str, prometheus_url
         lambda s: bool(s) and s[0].value >= stats.ok,
         timeout=20,
     )
-    up = prom.query(prometheus_url, 'up{job="modelmon"}')
+    # Latest sample of the last minute: one scrape timing out on a loaded machine makes
+    # Prometheus mark the target's series stale at once, and an instant query then sees none.
+    up = prom.query(prometheus_url, 'max_over_time(up{job="modelmon"}[1m])')
     assert up[0].value == 1
-    accuracy = prom.query(prometheus_url, "modelmon_online_accuracy")
+    accuracy = prom.query(prometheus_url, "last_over_time(modelmon_online_accuracy[1m])")
     assert 0.5 < accuracy[0].value <= 1
     assert accuracy[0].labels["model_version"] == "1.0.0"
-    features = prom.query(prometheus_url, "modelmon_feature_mean")
+    features = prom.query(prometheus_url, "last_over_time(modelmon_feature_mean[1m])")
     assert {s.labels["feature"] for s in features} == {
         "amount",
         "account_age_days",

@@ -44,7 +44,16 @@ def checks(window: str = "5m", slo_seconds: float = 0.25) -> list[Check]:
     """The default checks, with rate windows of ``window``."""
     w = window
     return [
-        Check("service up", 'min(up{job="modelmon"})', 0.99, 0.5, "{:.2f}", lower_is_worse=True),
+        # Answered a scrape in the last 30 s: one slow scrape is not an outage (the
+        # ModelmonDown alert waits a minute for the same reason).
+        Check(
+            "service up",
+            'min(max_over_time(up{job="modelmon"}[30s]))',
+            0.99,
+            0.5,
+            "{:.2f}",
+            lower_is_worse=True,
+        ),
         Check(
             "p95 latency (s)",
             "histogram_quantile(0.95, sum by (le) "
