@@ -105,7 +105,7 @@ def monitor(
 
     from driftwatch.exporter import DriftMetrics, MetricsServer
     from driftwatch.monitor import Monitor, WindowResult, folder_stream, scenario_stream
-    from driftwatch.policy import CommandHook, Hook, RetrainPolicy, RetrainTrigger, WebhookHook
+    from driftwatch.policy import CommandHook, Hook, WebhookHook
     from driftwatch.view import monitor_table
 
     settings = DriftwatchSettings()
@@ -133,19 +133,7 @@ def monitor(
         server = MetricsServer(metrics.registry, port=metrics_port, host=host)
         console.print(f"metrics on http://{server.target}/metrics")
     out = Path(settings.out_dir)
-    mon = Monitor(
-        ref,
-        policy=RetrainPolicy(
-            consecutive_windows=settings.consecutive_windows,
-            max_accuracy_drop=settings.max_accuracy_drop,
-            cooldown_windows=settings.cooldown_windows,
-        ),
-        trigger=RetrainTrigger(out / "outbox.jsonl", hooks),
-        metrics=metrics,
-        drift_share=settings.drift_share,
-        report_dir=out / "reports",
-        seed=settings.seed,
-    )
+    mon = Monitor.from_settings(ref, settings, out_dir=out, hooks=hooks, metrics=metrics)
     results: list[WindowResult] = []
     try:
         with Live(monitor_table(results), console=console, refresh_per_second=4) as live:
@@ -162,7 +150,7 @@ def monitor(
             server.close()
     requested = sum(r.request is not None for r in results)
     console.print(
-        f"{len(results)} windows, {requested} retrain request(s); reports in {out / 'reports'}, "
+        f"\n{len(results)} windows, {requested} retrain request(s); reports in {out / 'reports'}, "
         f"outbox {out / 'outbox.jsonl'}"
     )
 

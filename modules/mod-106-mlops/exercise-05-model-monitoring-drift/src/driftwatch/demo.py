@@ -29,7 +29,7 @@ from driftwatch import data
 from driftwatch.config import DriftwatchSettings
 from driftwatch.exporter import DriftMetrics, MetricsServer
 from driftwatch.monitor import Monitor, WindowResult, scenario_stream
-from driftwatch.policy import RetrainPolicy, RetrainTrigger, WebhookHook
+from driftwatch.policy import WebhookHook
 from driftwatch.rules import RULES_FILE, rules_dir
 from driftwatch.view import monitor_table
 
@@ -95,18 +95,8 @@ def run_demo(
             f"  metrics  http://{server.target}/metrics\n  Prometheus  {prometheus.url}"
             f"  (scrapes every 1 s, rules {RULES_FILE})\n  retrain webhook  {rec.url}"
         )
-        monitor = Monitor(
-            reference,
-            policy=RetrainPolicy(
-                consecutive_windows=settings.consecutive_windows,
-                max_accuracy_drop=settings.max_accuracy_drop,
-                cooldown_windows=settings.cooldown_windows,
-            ),
-            trigger=RetrainTrigger(out / "outbox.jsonl", [WebhookHook(rec.url)]),
-            metrics=metrics,
-            drift_share=settings.drift_share,
-            report_dir=out / "reports",
-            seed=settings.seed,
+        monitor = Monitor.from_settings(
+            reference, settings, out_dir=out, hooks=[WebhookHook(rec.url)], metrics=metrics
         )
         console.print(
             f"reference: {len(reference)} rows, model accuracy {monitor.baseline_accuracy:.1%}; "

@@ -26,10 +26,11 @@ import pandas as pd
 
 from driftwatch import data, model
 from driftwatch.analysis import DriftSummary, analyze
+from driftwatch.config import DriftwatchSettings
 from driftwatch.errors import DataError
 from driftwatch.exporter import DriftMetrics
 from driftwatch.performance import Performance, PredictionLog
-from driftwatch.policy import RetrainPolicy, RetrainRequest, RetrainTrigger, WindowVerdict
+from driftwatch.policy import Hook, RetrainPolicy, RetrainRequest, RetrainTrigger, WindowVerdict
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +109,34 @@ class Monitor:
         self.eval_windows = eval_windows
         self.log = PredictionLog()
         self.index = 0
+
+    @classmethod
+    def from_settings(
+        cls,
+        reference: pd.DataFrame,
+        settings: DriftwatchSettings,
+        *,
+        out_dir: Path,
+        hooks: Sequence[Hook] = (),
+        metrics: DriftMetrics | None = None,
+    ) -> Monitor:
+        """A monitor with the policy, thresholds and seed of ``settings``.
+
+        Reports go to ``out_dir/reports`` and the retrain outbox to ``out_dir/outbox.jsonl``.
+        """
+        return cls(
+            reference,
+            policy=RetrainPolicy(
+                consecutive_windows=settings.consecutive_windows,
+                max_accuracy_drop=settings.max_accuracy_drop,
+                cooldown_windows=settings.cooldown_windows,
+            ),
+            trigger=RetrainTrigger(out_dir / "outbox.jsonl", hooks),
+            metrics=metrics,
+            drift_share=settings.drift_share,
+            report_dir=out_dir / "reports",
+            seed=settings.seed,
+        )
 
     def add_labels(self, labels: pd.DataFrame) -> int:
         """Join late labels (``prediction_id``, ``default``); returns how many matched."""
