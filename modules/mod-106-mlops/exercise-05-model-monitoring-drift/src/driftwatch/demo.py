@@ -11,6 +11,7 @@ has pending, and the retrain request the receiver got.
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import threading
 from collections import Counter
@@ -32,6 +33,8 @@ from driftwatch.monitor import Monitor, WindowResult, scenario_stream
 from driftwatch.policy import WebhookHook
 from driftwatch.rules import RULES_FILE, rules_dir
 from driftwatch.view import monitor_table
+
+logger = logging.getLogger(__name__)
 
 PLAN = ("none", "none", "none", "severe", "severe", "severe", "severe")
 
@@ -114,6 +117,8 @@ def run_demo(
                     timeout=20,
                 )
         console.print()
+        if results and results[-1].drift.dataset_drift:
+            _await_alert(prometheus.url, "DriftwatchDatasetDrift")
         _show_prometheus(console, prometheus.url)
         last = results[-1].drift.report_html
         console.print(f"\nEvidently reports: {out / 'reports'}  (latest: {last})")
@@ -125,6 +130,15 @@ def run_demo(
             )
         console.print(f"retrain outbox: {out / 'outbox.jsonl'}")
     return results
+
+
+def _await_alert(url: str, name: str, timeout: float = 15.0) -> None:
+    """Give Prometheus' rule evaluation (its own 1 s tick, not tied to the scrape) time to
+    see the last window; a timeout is not fatal, the table below then shows what is there."""
+    try:
+        prom.wait_for(url, f'ALERTS{{alertname="{name}"}}', bool, timeout=timeout)
+    except prom.ServiceError:
+        logger.warning("alert %s not active after %.0f s", name, timeout)
 
 
 def _show_prometheus(console: Console, url: str) -> None:
