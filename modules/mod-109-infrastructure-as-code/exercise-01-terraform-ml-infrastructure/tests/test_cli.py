@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from tfml.cli import app
+from typer.testing import CliRunner
+
+
+def test_help_lists_the_demo() -> None:
+    result = CliRunner().invoke(app, ["--help"])
+    assert result.exit_code == 0
+    assert "demo" in result.output
