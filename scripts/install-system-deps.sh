@@ -9,7 +9,17 @@
 #
 # Python-side services (mlflow server, the Tansu Kafka broker, moto's S3) come from PyPI
 # through the aiinfra-shared extras; nothing to do here for them.
+#
+#   checkov                  <- `uv tool install checkov==3.3.30` (its own environment: it pins
+#                               packaging==23.2, which would hold back the whole workspace lock)
 set -euo pipefail
+
+CHECKOV_VERSION=3.3.30
+uv_bin="$(uv tool dir --bin 2>/dev/null || true)"
+if ! command -v checkov >/dev/null 2>&1 && [ ! -x "${uv_bin}/checkov" ]; then
+  echo "install-system-deps: installing checkov==${CHECKOV_VERSION} as a uv tool"
+  uv tool install --quiet "checkov==${CHECKOV_VERSION}"
+fi
 
 declare -A PROVIDES=(
   [prometheus]="prometheus"

