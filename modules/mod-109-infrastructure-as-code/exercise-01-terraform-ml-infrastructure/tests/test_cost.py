@@ -7,7 +7,8 @@ from tfml.cost import estimate, load_prices
 from tfml.errors import TfmlError
 from tfml.paths import environments, terraform_dir
 from tfml.sizing import evaluate_sizing, platform_values
-from tfml.terraform import Terraform
+
+from aiinfra_shared.iac.terraform import Terraform
 
 PRICES = terraform_dir().parent / "prices" / "aws-us-east-1.yaml"
 

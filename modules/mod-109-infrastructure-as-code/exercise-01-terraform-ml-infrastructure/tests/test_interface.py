@@ -3,10 +3,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tfml.errors import TfmlError
-from tfml.hcl import load
-from tfml.interface import check_tree
 from tfml.paths import environments, modules, terraform_dir
+
+from aiinfra_shared.iac.errors import IacError
+from aiinfra_shared.iac.hcl import load
+from aiinfra_shared.iac.interface import check_tree
 
 
 def test_shipped_tree_has_clean_interfaces() -> None:
@@ -70,7 +71,7 @@ def test_interface_problems_are_each_reported(tree: Path) -> None:
 
 def test_invalid_hcl_names_the_file(tmp_path: Path) -> None:
     (tmp_path / "main.tf").write_text('resource "aws_s3_bucket" "b" {\n  bucket = \n')
-    with pytest.raises(TfmlError, match=r"main\.tf: not valid HCL"):
+    with pytest.raises(IacError, match=r"main\.tf: not valid HCL"):
         load(tmp_path)
-    with pytest.raises(TfmlError, match=r"has no \.tf files"):
+    with pytest.raises(IacError, match=r"has no \.tf files"):
         load(tmp_path / "..")

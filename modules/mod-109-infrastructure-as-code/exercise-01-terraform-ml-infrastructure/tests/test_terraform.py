@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tfml.errors import TfmlError
-from tfml.plan import load_plan, summarize
-from tfml.terraform import ProvidersUnavailableError, Terraform
+
+from aiinfra_shared.iac.errors import IacError
+from aiinfra_shared.iac.plan import load_plan, summarize
+from aiinfra_shared.iac.terraform import ProvidersUnavailableError, Terraform
 
 
 def test_shipped_tree_is_terraform_fmt_clean(terraform: Terraform, tree: Path) -> None:
@@ -56,10 +57,10 @@ def test_plan_summary_of_a_real_plan(terraform: Terraform, tree: Path) -> None:
 
 def test_plan_summary_refuses_what_is_not_a_plan(tmp_path: Path) -> None:
     (tmp_path / "state.json").write_text('{"version": 4, "resources": []}')
-    with pytest.raises(TfmlError, match="not a plan"):
+    with pytest.raises(IacError, match="not a plan"):
         load_plan(tmp_path / "state.json")
     (tmp_path / "broken.json").write_text("{")
-    with pytest.raises(TfmlError, match="cannot read a JSON plan"):
+    with pytest.raises(IacError, match="cannot read a JSON plan"):
         load_plan(tmp_path / "broken.json")
 
 

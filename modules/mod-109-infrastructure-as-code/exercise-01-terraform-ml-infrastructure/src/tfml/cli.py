@@ -11,16 +11,17 @@ from rich.console import Console
 from rich.table import Table
 
 from aiinfra_shared.entrypoint import run_typer
+from aiinfra_shared.iac.checkov import CheckovReport
+from aiinfra_shared.iac.hcl import load
+from aiinfra_shared.iac.interface import check_tree
+from aiinfra_shared.iac.plan import load_plan, plan_table
+from aiinfra_shared.iac.terraform import ProvidersUnavailableError, Terraform
 from aiinfra_shared.logging import configure
-from tfml.checkov import CheckovReport, run_checkov
 from tfml.cost import Estimate, estimate, load_prices
 from tfml.errors import TfmlError
-from tfml.hcl import load
-from tfml.interface import check_tree
+from tfml.gate import gate
 from tfml.paths import environments, modules, scratch_tree, terraform_dir
-from tfml.plan import PlanSummary, load_plan
 from tfml.sizing import evaluate_sizing, platform_values
-from tfml.terraform import ProvidersUnavailableError, Terraform
 
 app = typer.Typer(
     help="Reusable Terraform modules for ML infrastructure: validated, policy-checked, costed",
@@ -95,21 +96,6 @@ def cost_table(estimates: list[Estimate]) -> Table:
     return table
 
 
-def plan_table(summary: PlanSummary) -> Table:
-    counts = summary.counts()
-    table = Table(
-        title=f"plan (terraform {summary.terraform_version}): "
-        + ", ".join(f"{n} to {a}" for a, n in sorted(counts.items())),
-        title_justify="left",
-    )
-    for col in ("module", "type", "action", "count"):
-        table.add_column(col)
-    for (module, rtype, action), n in sorted(summary.by_type().items()):
-        style = {"destroy": "red", "replace": "red", "create": "green"}.get(action, "")
-        table.add_row(module, rtype, f"[{style}]{action}[/]" if style else action, str(n))
-    return table
-
-
 @app.command("modules")
 def modules_cmd() -> None:
     """List the modules and check every interface (types, descriptions, calls, outputs)."""
@@ -175,7 +161,7 @@ def check(path: PathArg = None) -> None:
     """checkov with our checks; exit 1 on a HIGH finding or an unexplained skip."""
     target = path or terraform_dir()
     with console.status(f"checkov over {target} ..."):
-        report = run_checkov(target)
+        report = gate(target)
     console.print(checkov_table(report, report.headline))
     for s in report.unexplained_skips:
         console.print(f"[red]skip without a reason[/]: {s.check_id} on {s.resource}")
@@ -239,7 +225,7 @@ def demo() -> None:
         except ProvidersUnavailableError as exc:
             console.print(f"terraform validate {env}: [yellow]skipped[/] ({exc})")
     with console.status("checkov over terraform/ (30-60 s) ..."):
-        report = run_checkov(terraform_dir())
+        report = gate(terraform_dir())
     console.print(checkov_table(report, report.headline))
     console.print(f"gate: {'[green]pass[/]' if report.ok else '[red]FAIL[/]'}")
     envs = environments()

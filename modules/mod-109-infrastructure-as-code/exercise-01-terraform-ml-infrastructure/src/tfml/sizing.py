@@ -13,10 +13,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from aiinfra_shared.iac.hcl import load
+from aiinfra_shared.iac.terraform import Terraform
 from tfml.errors import TfmlError
-from tfml.hcl import load
 from tfml.paths import terraform_dir
-from tfml.terraform import Terraform
 
 NAMING_INPUTS = ("project", "environment", "owner", "cost_center", "network_cidr", "zones")
 

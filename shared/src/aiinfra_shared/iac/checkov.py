@@ -2,9 +2,12 @@
 
 checkov (3.3.30) is installed as a uv tool, beside the workspace, not in it: it pins
 ``packaging==23.2`` and would drag the whole workspace's lock back
-(``scripts/install-system-deps.sh`` runs ``uv tool install checkov==3.3.30``). Our custom
-checks (``policies/*.yaml``) run with the built-in ones; ``policies/severity.yaml`` gives the
-built-ins a severity, since open-source checkov reports none.
+(``scripts/install-system-deps.sh`` runs ``uv tool install checkov==3.3.30``).
+
+Open-source checkov reports no severity for its built-in checks (that needs a Prisma Cloud
+key), so the repo keeps one table, ``severity.yaml`` beside this module, for AWS, GCP and
+Azure. An exercise adds its own custom checks (YAML, with their severity in their metadata)
+and, if it must, a ``severity.yaml`` of its own in the same folder: later tables win.
 """
 
 from __future__ import annotations
@@ -12,21 +15,21 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from tfml.errors import TfmlError
-from tfml.paths import policies_dir
+from aiinfra_shared.iac.errors import IacError
 
 CHECKOV_VERSION = "3.3.30"
 INSTALL = f"uv tool install checkov=={CHECKOV_VERSION}"
 NO_REASON = "No comment provided"
 
 
-class CheckovMissingError(TfmlError):
+class CheckovMissingError(IacError):
     """No checkov executable on this machine."""
 
 
@@ -89,10 +92,18 @@ def find_checkov() -> str:
     raise CheckovMissingError(f"checkov is not installed; run `{INSTALL}`")
 
 
-def severities() -> dict[str, str]:
-    """check id -> HIGH/MEDIUM from ``policies/severity.yaml``."""
-    doc = yaml.safe_load((policies_dir() / "severity.yaml").read_text()) or {}
-    return {check: level for level, checks in doc.items() for check in (checks or {})}
+BASELINE = Path(__file__).with_name("severity.yaml")
+
+
+def severities(policies: Sequence[Path] = ()) -> dict[str, str]:
+    """check id -> HIGH/MEDIUM: the baseline table, then each folder's (later ones win)."""
+    table: dict[str, str] = {}
+    for path in [BASELINE, *(folder / "severity.yaml" for folder in policies)]:
+        doc = yaml.safe_load(path.read_text()) if path.is_file() else {}
+        table.update(
+            {check: level for level, checks in (doc or {}).items() for check in checks or {}}
+        )
+    return table
 
 
 def _finding(raw: dict[str, Any], table: dict[str, str], base: Path) -> CheckFinding:
@@ -109,8 +120,9 @@ def _finding(raw: dict[str, Any], table: dict[str, str], base: Path) -> CheckFin
     )
 
 
-def run_checkov(path: Path, *, external_checks: bool = True) -> CheckovReport:
-    """checkov's terraform framework over ``path`` (recursively), with our checks and table."""
+def run_checkov(path: Path, *, policies: Sequence[Path] = ()) -> CheckovReport:
+    """checkov's terraform framework over ``path`` (recursively), plus the custom checks (and
+    severity overrides) in each folder of ``policies``."""
     cmd = [
         find_checkov(),
         "-d",
@@ -122,16 +134,16 @@ def run_checkov(path: Path, *, external_checks: bool = True) -> CheckovReport:
         "-o",
         "json",
     ]
-    if external_checks:
-        cmd += ["--external-checks-dir", str(policies_dir())]
+    for folder in policies:
+        cmd += ["--external-checks-dir", str(folder)]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=900)
     if done.returncode not in (0, 1):
-        raise TfmlError(f"checkov failed (exit {done.returncode}): {done.stderr.strip()[-500:]}")
+        raise IacError(f"checkov failed (exit {done.returncode}): {done.stderr.strip()[-500:]}")
     try:
         doc = json.loads(done.stdout) if done.stdout.strip() else {}
     except ValueError:
-        raise TfmlError(f"checkov printed no JSON: {done.stdout[:300]}") from None
-    table = severities()
+        raise IacError(f"checkov printed no JSON: {done.stdout[:300]}") from None
+    table = severities(policies)
     report = CheckovReport()
     for part in doc if isinstance(doc, list) else [doc]:
         if not part or "results" not in part:

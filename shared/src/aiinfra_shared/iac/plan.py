@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tfml.errors import TfmlError
+from rich.table import Table
+
+from aiinfra_shared.iac.errors import IacError
 
 ACTIONS = {
     ("create",): "create",
@@ -50,7 +52,7 @@ class PlanSummary:
 def summarize(plan: dict[str, Any]) -> PlanSummary:
     """Summary of a plan document (the output of ``terraform show -json``)."""
     if "resource_changes" not in plan and "output_changes" not in plan:
-        raise TfmlError("not a plan: no resource_changes/output_changes (use terraform show -json)")
+        raise IacError("not a plan: no resource_changes/output_changes (use terraform show -json)")
     changes = []
     for rc in plan.get("resource_changes", []):
         actions = tuple(rc.get("change", {}).get("actions", []))
@@ -73,7 +75,23 @@ def load_plan(path: Path) -> PlanSummary:
     try:
         doc = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
-        raise TfmlError(f"{path}: cannot read a JSON plan ({exc})") from None
+        raise IacError(f"{path}: cannot read a JSON plan ({exc})") from None
     if not isinstance(doc, dict):
-        raise TfmlError(f"{path}: a plan is a JSON object")
+        raise IacError(f"{path}: a plan is a JSON object")
     return summarize(doc)
+
+
+def plan_table(summary: PlanSummary) -> Table:
+    """A Rich table: resources per (module, type, action); destroys and replaces in red."""
+    counts = summary.counts()
+    table = Table(
+        title=f"plan (terraform {summary.terraform_version}): "
+        + ", ".join(f"{n} to {a}" for a, n in sorted(counts.items())),
+        title_justify="left",
+    )
+    for col in ("module", "type", "action", "count"):
+        table.add_column(col)
+    for (module, rtype, action), n in sorted(summary.by_type().items()):
+        style = {"destroy": "red", "replace": "red", "create": "green"}.get(action, "")
+        table.add_row(module, rtype, f"[{style}]{action}[/]" if style else action, str(n))
+    return table

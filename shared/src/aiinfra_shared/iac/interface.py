@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from tfml.hcl import META_ARGUMENTS, Config, load, module_source
+from aiinfra_shared.iac.hcl import META_ARGUMENTS, Config, load, module_source
 
 Level = Literal["error", "warning"]
 
@@ -72,20 +72,22 @@ def check_calls(config: Config, cache: dict[Path, Config] | None = None) -> list
     return found
 
 
+def config_dirs(root: Path) -> list[Path]:
+    """Every folder under ``root`` with ``.tf`` files (not hidden ones, not test fixtures)."""
+    found = {
+        p.parent
+        for p in root.rglob("*.tf")
+        if not any(part.startswith(".") or part == "tests" for part in p.relative_to(root).parts)
+    }
+    return sorted(found)
+
+
 def check_tree(root: Path) -> list[Finding]:
-    """Every module under ``root/modules``, plus the calls of ``platform`` and environments."""
+    """Every configuration under ``root``: its own interface and its module calls."""
     cache: dict[Path, Config] = {}
     found: list[Finding] = []
-    for folder in sorted((root / "modules").iterdir()):
-        if any(folder.glob("*.tf")):
-            config = cache.setdefault(folder.resolve(), load(folder))
-            found += check_module(config)
-            found += check_calls(config, cache)
-    callers = [root / "platform", *sorted((root / "environments").iterdir())]
-    for folder in callers:
-        if any(folder.glob("*.tf")):
-            config = cache.setdefault(folder.resolve(), load(folder))
-            if folder.name == "platform":
-                found += check_module(config)
-            found += check_calls(config, cache)
+    for folder in config_dirs(root):
+        config = cache.setdefault(folder.resolve(), load(folder))
+        found += check_module(config)
+        found += check_calls(config, cache)
     return found

@@ -14,7 +14,7 @@ from typing import Any
 import hcl2
 from hcl2 import SerializationOptions
 
-from tfml.errors import TfmlError
+from aiinfra_shared.iac.errors import IacError
 
 _OPTIONS = SerializationOptions(
     explicit_blocks=False, with_comments=False, preserve_heredocs=False, strip_string_quotes=True
@@ -96,16 +96,16 @@ def parse_file(path: Path) -> dict[str, Any]:
             return hcl2.load(handle, serialization_options=_OPTIONS)
     except Exception as exc:  # lark raises several unrelated exception types
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise TfmlError(f"{path}: not valid HCL: {first}") from None
+        raise IacError(f"{path}: not valid HCL: {first}") from None
 
 
 def load(path: Path) -> Config:
     """Every ``*.tf`` file of ``path`` (not sub-folders), merged into one :class:`Config`."""
     if not path.is_dir():
-        raise TfmlError(f"{path} is not a folder")
+        raise IacError(f"{path} is not a folder")
     files = sorted(path.glob("*.tf"))
     if not files:
-        raise TfmlError(f"{path} has no .tf files")
+        raise IacError(f"{path} has no .tf files")
     config = Config(path=path)
     texts = []
     for file in files:

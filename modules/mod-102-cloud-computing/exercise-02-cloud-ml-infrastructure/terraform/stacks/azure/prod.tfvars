@@ -1,0 +1,5 @@
+environment     = "prod"
+gpu_class       = "a100"
+owner           = "ml-platform"
+location        = "eastus"
+nodes_subnet_id = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/network/providers/Microsoft.Network/virtualNetworks/landing/subnets/ml-prod"

@@ -1,0 +1,7 @@
+environment = "dev"
+gpu_class   = "t4"
+owner       = "ml-platform"
+project     = "acme-ml-dev"
+region      = "us-central1"
+network     = "projects/acme-net/global/networks/shared-vpc"
+subnetwork  = "projects/acme-net/regions/us-central1/subnetworks/ml-dev"

@@ -1,0 +1,7 @@
+environment = "prod"
+gpu_class   = "l4"
+owner       = "ml-platform"
+project     = "acme-ml-prod"
+region      = "us-central1"
+network     = "projects/acme-net/global/networks/shared-vpc"
+subnetwork  = "projects/acme-net/regions/us-central1/subnetworks/ml-prod"
