@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
 from rich.table import Table
 
 from aiinfra_shared.iac.errors import IacError
@@ -95,3 +96,12 @@ def plan_table(summary: PlanSummary) -> Table:
         style = {"destroy": "red", "replace": "red", "create": "green"}.get(action, "")
         table.add_row(module, rtype, f"[{style}]{action}[/]" if style else action, str(n))
     return table
+
+
+def print_plan(console: Console, path: Path) -> PlanSummary:
+    """Print the plan at ``path`` as a table, then each destructive change on its own line."""
+    summary = load_plan(path)
+    console.print(plan_table(summary))
+    for change in summary.destructive:
+        console.print(f"[bold red]{change.action}[/] {change.address}")
+    return summary

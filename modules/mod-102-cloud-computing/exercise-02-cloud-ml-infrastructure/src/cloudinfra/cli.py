@@ -13,7 +13,7 @@ from rich.table import Table
 from aiinfra_shared.entrypoint import run_typer
 from aiinfra_shared.iac.checkov import CheckovReport, run_checkov
 from aiinfra_shared.iac.interface import check_tree
-from aiinfra_shared.iac.plan import load_plan, plan_table
+from aiinfra_shared.iac.plan import print_plan
 from aiinfra_shared.iac.terraform import ProvidersUnavailableError, Terraform
 from aiinfra_shared.logging import configure
 from cloudinfra.cost import StackCost, load_prices, stack_cost
@@ -125,10 +125,7 @@ def plan_summary(
     plan_json: Annotated[Path, typer.Argument(help="terraform show -json output")],
 ) -> None:
     """Summarise a stack's JSON plan: creates, updates, replacements, destroys."""
-    summary = load_plan(plan_json)
-    console.print(plan_table(summary))
-    for change in summary.destructive:
-        console.print(f"[bold red]{change.action}[/] {change.address}")
+    print_plan(console, plan_json)
 
 
 @app.command()

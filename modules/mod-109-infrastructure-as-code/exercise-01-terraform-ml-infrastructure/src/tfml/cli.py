@@ -14,7 +14,7 @@ from aiinfra_shared.entrypoint import run_typer
 from aiinfra_shared.iac.checkov import CheckovReport
 from aiinfra_shared.iac.hcl import load
 from aiinfra_shared.iac.interface import check_tree
-from aiinfra_shared.iac.plan import load_plan, plan_table
+from aiinfra_shared.iac.plan import print_plan
 from aiinfra_shared.iac.terraform import ProvidersUnavailableError, Terraform
 from aiinfra_shared.logging import configure
 from tfml.cost import Estimate, estimate, load_prices
@@ -193,10 +193,7 @@ def plan_summary(
     plan_json: Annotated[Path, typer.Argument(help="terraform show -json output")],
 ) -> None:
     """Summarise a JSON plan: creates, updates, replacements and destroys by module and type."""
-    summary = load_plan(plan_json)
-    console.print(plan_table(summary))
-    for change in summary.destructive:
-        console.print(f"[bold red]{change.action}[/] {change.address}")
+    print_plan(console, plan_json)
 
 
 @app.command()

@@ -3,11 +3,13 @@ Cloud SQL PostgreSQL on a private IP, Workload Identity for MLflow."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 import pulumi_gcp as gcp
 
 from pulumiml.components.base import GPU_LABEL, GPU_TAINT_KEY, MLPlatform
-from pulumiml.spec import Cloud
+from pulumiml.spec import Cloud, NodePool
 
 #: GKE control plane range (a /28 outside the node network).
 MASTER_CIDR = "172.16.0.0/28"
@@ -157,64 +159,55 @@ class GcpMLPlatform(MLPlatform):
                 member=nodes_sa.email.apply(lambda e: f"serviceAccount:{e}"),
                 opts=opts,
             )
-        system = spec.system_pool
-        gcp.container.NodePool(
-            f"{name}-system",
-            cluster=cluster.id,
-            location=region,
-            autoscaling=gcp.container.NodePoolAutoscalingArgs(
-                min_node_count=system.min_nodes, max_node_count=system.max_nodes
-            ),
-            node_config=gcp.container.NodePoolNodeConfigArgs(
-                machine_type=spec.system_machine_type(),
-                service_account=nodes_sa.email,
-                oauth_scopes=["https://www.googleapis.com/auth/cloud-platform"],
-                spot=system.spot,
-                labels={"workload": "system"},
-                resource_labels=labels,
-                workload_metadata_config=gcp.container.NodePoolNodeConfigWorkloadMetadataConfigArgs(
-                    mode="GKE_METADATA"
+
+        def pool(suffix: str, cfg: NodePool, machine_type: str, **node: Any) -> None:
+            """A node pool that autoscales, auto-repairs, uses Workload Identity metadata."""
+            gcp.container.NodePool(
+                f"{name}-{suffix}",
+                cluster=cluster.id,
+                location=region,
+                autoscaling=gcp.container.NodePoolAutoscalingArgs(
+                    min_node_count=cfg.min_nodes, max_node_count=cfg.max_nodes
                 ),
-            ),
-            management=gcp.container.NodePoolManagementArgs(auto_repair=True, auto_upgrade=True),
-            opts=opts,
-        )
+                node_config=gcp.container.NodePoolNodeConfigArgs(
+                    machine_type=machine_type,
+                    service_account=nodes_sa.email,
+                    oauth_scopes=["https://www.googleapis.com/auth/cloud-platform"],
+                    spot=cfg.spot,
+                    resource_labels=labels,
+                    workload_metadata_config=gcp.container.NodePoolNodeConfigWorkloadMetadataConfigArgs(
+                        mode="GKE_METADATA"
+                    ),
+                    **node,
+                ),
+                management=gcp.container.NodePoolManagementArgs(
+                    auto_repair=True, auto_upgrade=True
+                ),
+                opts=opts,
+            )
+
+        pool("system", spec.system_pool, spec.system_machine_type(), labels={"workload": "system"})
         gpu = spec.gpu_pool
-        gcp.container.NodePool(
-            f"{name}-gpu",
-            cluster=cluster.id,
-            location=region,
-            autoscaling=gcp.container.NodePoolAutoscalingArgs(
-                min_node_count=gpu.min_nodes, max_node_count=gpu.max_nodes
-            ),
-            node_config=gcp.container.NodePoolNodeConfigArgs(
-                machine_type=spec.gpu_machine_type(),
-                service_account=nodes_sa.email,
-                oauth_scopes=["https://www.googleapis.com/auth/cloud-platform"],
-                spot=gpu.spot,
-                disk_size_gb=100,
-                guest_accelerators=[
-                    gcp.container.NodePoolNodeConfigGuestAcceleratorArgs(
-                        type=gpu.accelerator,
-                        count=gpu.gpus_per_node,
-                        gpu_driver_installation_config=gcp.container.NodePoolNodeConfigGuestAcceleratorGpuDriverInstallationConfigArgs(
-                            gpu_driver_version="LATEST"
-                        ),
-                    )
-                ],
-                labels=GPU_LABEL,
-                resource_labels=labels,
-                taints=[
-                    gcp.container.NodePoolNodeConfigTaintArgs(
-                        key=GPU_TAINT_KEY, value="true", effect="NO_SCHEDULE"
-                    )
-                ],
-                workload_metadata_config=gcp.container.NodePoolNodeConfigWorkloadMetadataConfigArgs(
-                    mode="GKE_METADATA"
-                ),
-            ),
-            management=gcp.container.NodePoolManagementArgs(auto_repair=True, auto_upgrade=True),
-            opts=opts,
+        pool(
+            "gpu",
+            gpu,
+            spec.gpu_machine_type(),
+            disk_size_gb=100,
+            labels=GPU_LABEL,
+            guest_accelerators=[
+                gcp.container.NodePoolNodeConfigGuestAcceleratorArgs(
+                    type=gpu.accelerator,
+                    count=gpu.gpus_per_node,
+                    gpu_driver_installation_config=gcp.container.NodePoolNodeConfigGuestAcceleratorGpuDriverInstallationConfigArgs(
+                        gpu_driver_version="LATEST"
+                    ),
+                )
+            ],
+            taints=[
+                gcp.container.NodePoolNodeConfigTaintArgs(
+                    key=GPU_TAINT_KEY, value="true", effect="NO_SCHEDULE"
+                )
+            ],
         )
 
         # -- artifact store: CMEK, versioned, uniform access, public access prevented --------
