@@ -51,12 +51,19 @@ def test_prometheus_scrapes_the_exporter_and_records(server: str, prometheus_url
         "txn_last_hour",
         "hour",
     }
-    positive = prom.wait_for(
-        prometheus_url,
-        "modelmon:predictions_positive:ratio_rate5m",
-        lambda s: bool(s) and s[0].value == s[0].value,  # not NaN: two scrapes with traffic
-        timeout=20,
-    )
+    # A rate needs two scrapes with traffic between them. On a loaded machine the scrapes during
+    # the burst above can time out, so the first sample of the counters may already hold every
+    # prediction: rate 0/0, NaN until traffic flows again. Keep a trickle going while waiting.
+    trickle = loadgen.Background(server, seconds=60, concurrency=1, label_delay=0.1)
+    try:
+        positive = prom.wait_for(
+            prometheus_url,
+            "modelmon:predictions_positive:ratio_rate5m",
+            lambda s: bool(s) and s[0].value == s[0].value,  # not NaN
+            timeout=30,
+        )
+    finally:
+        trickle.stop()
     assert 0 <= positive[0].value <= 1
     card = scorecard.evaluate(prometheus_url, scorecard.checks(window="1m"))
     assert card.line("service up").status == "GREEN"
@@ -65,13 +72,19 @@ def test_prometheus_scrapes_the_exporter_and_records(server: str, prometheus_url
 
 def test_injected_errors_fire_the_error_alert(server: str, prometheus_url: str) -> None:
     httpx.post(f"{server}/admin/faults", json={"error_rate": 0.5}).raise_for_status()
-    loadgen.run(server, seconds=4, concurrency=4)
-    prom.wait_for(
-        prometheus_url,
-        'ALERTS{alertname="ModelmonHighErrorRate"}',
-        lambda s: bool(s) and s[0].labels["alertstate"] == "firing",
-        timeout=40,
-    )
+    # Failing traffic flows until the alert fires: a burst that ends before two scrapes have
+    # seen it (scrapes time out on a loaded machine) would show Prometheus no rate at all.
+    traffic = loadgen.Background(server, seconds=60, concurrency=2)
+    try:
+        prom.wait_for(
+            prometheus_url,
+            'ALERTS{alertname="ModelmonHighErrorRate"}',
+            lambda s: bool(s) and s[0].labels["alertstate"] == "firing",
+            timeout=40,
+        )
+    finally:
+        stats = traffic.stop()
+    assert stats.failed > 0
     card = scorecard.evaluate(prometheus_url, scorecard.checks(window="1m"))
     assert card.line("error ratio").status == "RED"
     assert "ModelmonHighErrorRate" in card.firing()
