@@ -4,6 +4,7 @@
     uv run nox                       what CI runs (lint, typecheck, repo, every tests(...))
     uv run nox -s "tests(mlapi)"     one package, in its own exact environment
     uv run nox -s "gpu(ddptrain)"    GPU suites (only on a CUDA host)
+    uv run nox -t lane-1             half of what CI runs (CI runs lane-1 and lane-2 at once)
 
 Each ``tests(<short>)`` session installs exactly that package, its ``test`` dependency group
 and the extras its table names, from the workspace lock, into the session's own venv
@@ -21,7 +22,7 @@ import nox
 
 ROOT = Path(__file__).parent
 sys.path.insert(0, str(ROOT / "shared" / "src"))
-from aiinfra_shared.workspace import Member, discover  # noqa: E402  (stdlib-only module)
+from aiinfra_shared.workspace import Member, discover, lanes  # noqa: E402  (stdlib-only)
 
 nox.options.default_venv_backend = "uv"
 nox.options.reuse_venv = "yes"
@@ -32,6 +33,17 @@ TESTED = MEMBERS
 GPU = [m for m in MEMBERS if m.gpu]
 TIMINGS = ROOT / ".nox" / "timings.tsv"
 PYTHON = "3.11"
+
+# CI runs the default sessions in two lanes at once (the machine has two cores and most of a
+# test session waits on a server or a subprocess). Each session goes to a lane by its expected
+# wall time: ``test-seconds`` in a package's [tool.aiinfra] table, and these for the others.
+LANES = 2
+CHECK_SECONDS = {"lint": 5.0, "typecheck": 150.0, "repo": 45.0}
+LANE = lanes({**{f"tests({m.short})": m.test_seconds for m in TESTED}, **CHECK_SECONDS}, LANES)
+
+
+def _lane(session_name: str) -> str:
+    return f"lane-{LANE[session_name]}"
 
 
 def _record(session: nox.Session, started: float) -> None:
@@ -67,7 +79,10 @@ def _pytest_env() -> dict[str, str]:
 
 
 @nox.session(python=PYTHON, tags=["tests"])
-@nox.parametrize("pkg", [m.short for m in TESTED], ids=[m.short for m in TESTED])
+@nox.parametrize(
+    "pkg",
+    [nox.param(m.short, id=m.short, tags=[_lane(f"tests({m.short})")]) for m in TESTED],
+)
 def tests(session: nox.Session, pkg: str) -> None:
     """One package's tests in its own exact environment."""
     started = time.monotonic()
@@ -107,7 +122,7 @@ if GPU:
         )
 
 
-@nox.session(python=PYTHON)
+@nox.session(python=PYTHON, tags=[_lane("lint")])
 def lint(session: nox.Session) -> None:
     """ruff check and ruff format --check over the whole repository."""
     started = time.monotonic()
@@ -117,7 +132,7 @@ def lint(session: nox.Session) -> None:
     _record(session, started)
 
 
-@nox.session(python=PYTHON)
+@nox.session(python=PYTHON, tags=[_lane("typecheck")])
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on aiinfra-shared."""
     started = time.monotonic()
@@ -126,7 +141,7 @@ def typecheck(session: nox.Session) -> None:
     _record(session, started)
 
 
-@nox.session(python=PYTHON)
+@nox.session(python=PYTHON, tags=[_lane("repo")])
 def repo(session: nox.Session) -> None:
     """Repo-wide checks: layout, metadata, README table, manifests, Dockerfiles."""
     started = time.monotonic()

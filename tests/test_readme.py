@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 from aiinfra_shared import workspace
@@ -22,7 +24,30 @@ def test_quick_start_has_exactly_the_two_commands_and_ci_runs_the_test_one() -> 
     quick = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
     commands = re.findall(r"^uv run .+$", quick, flags=re.MULTILINE)
     assert commands == ["uv run aiinfra run 101-07", "uv run nox"]
-    assert "uv run nox" in (ROOT / ".ci" / "run").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert 'uv run nox -t "lane-$lane"' in ci
+    assert "for lane in 1 2" in ci
+
+
+def test_ci_lanes_together_are_exactly_the_default_sessions() -> None:
+    default = _nox_sessions()
+    lanes = [_nox_sessions("-t", f"lane-{n}") for n in (1, 2)]
+    assert lanes[0]
+    assert lanes[1]
+    assert not set(lanes[0]) & set(lanes[1])
+    assert sorted(lanes[0] + lanes[1]) == sorted(default)
+
+
+def _nox_sessions(*args: str) -> list[str]:
+    """The sessions ``nox -l`` marks as selected."""
+    done = subprocess.run(
+        [sys.executable, "-m", "nox", "-l", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return re.findall(r"^\* (\S+)", done.stdout, flags=re.MULTILINE)
 
 
 def test_relative_links_in_markdown_resolve() -> None:

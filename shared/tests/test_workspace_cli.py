@@ -33,6 +33,30 @@ def test_discover_reads_the_real_repository() -> None:
     assert all(workspace.problems(m, REPO) == [] for m in members.values())
 
 
+def test_lanes_balance_by_weight_and_are_stable() -> None:
+    weights = {"a": 10.0, "b": 6.0, "c": 5.0, "d": 1.0}
+    lane_of = workspace.lanes(weights, 2)
+    assert lane_of == {"a": 1, "b": 2, "c": 2, "d": 1}
+    assert workspace.lanes(dict(reversed(weights.items())), 2) == lane_of
+    assert set(workspace.lanes(weights, 1).values()) == {1}
+    with pytest.raises(ValueError, match="at least 1"):
+        workspace.lanes(weights, 0)
+
+
+def test_test_seconds_is_read_and_checked(tiny_workspace: Path) -> None:
+    package = tiny_workspace / "pkg"
+    package.mkdir()
+    pyproject = package / "pyproject.toml"
+    head = '[project]\nname = "aiinfra-demo"\n[tool.aiinfra]\nid = "101-01"\ntitle = "t"\n'
+    pyproject.write_text(head)
+    assert workspace.load_member(package).test_seconds == workspace.DEFAULT_TEST_SECONDS
+    pyproject.write_text(head + "test-seconds = 42\n")
+    assert workspace.load_member(package).test_seconds == 42.0
+    pyproject.write_text(head + 'test-seconds = "slow"\n')
+    with pytest.raises(workspace.WorkspaceError, match="test-seconds must be a positive number"):
+        workspace.load_member(package)
+
+
 def test_lookup_by_id_or_short_name_and_unknown_ids() -> None:
     assert workspace.lookup("mlapi", REPO).id == "101-07"
     with pytest.raises(workspace.WorkspaceError, match="known ids: 101-07"):

@@ -19,6 +19,7 @@ from aiinfra_shared.errors import AiinfraError
 ID_PATTERN = re.compile(r"^(\d{3}-\d{2}|\d{3})$")
 SHORT_PATTERN = re.compile(r"^[a-z][a-z0-9]{1,30}$")
 KINDS = ("exercise", "project", "library")
+DEFAULT_TEST_SECONDS = 300.0
 
 
 class WorkspaceError(AiinfraError):
@@ -40,6 +41,8 @@ class Member:
         gpu: Whether it has GPU suites.
         demo: Command run by ``aiinfra run`` inside the package's environment.
         test_extras: Extras of the package installed for its test session.
+        test_seconds: Rough wall time of its test session on a CI machine (``test-seconds``),
+            used to balance the CI lanes; measure with ``uv run nox -s timings``.
     """
 
     id: str
@@ -52,6 +55,7 @@ class Member:
     gpu: bool = False
     demo: tuple[str, ...] = ()
     test_extras: tuple[str, ...] = ()
+    test_seconds: float = DEFAULT_TEST_SECONDS
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -128,10 +132,35 @@ def load_member(path: Path) -> Member:
             gpu=bool(table.get("gpu", False)),
             demo=tuple(table.get("demo", ())),
             test_extras=tuple(table.get("test-extras", ())),
+            test_seconds=_seconds(pyproject, table.get("test-seconds", DEFAULT_TEST_SECONDS)),
             raw=table,
         )
     except KeyError as exc:
         raise WorkspaceError(f"{pyproject}: [tool.aiinfra] lacks {exc.args[0]!r}") from None
+
+
+def _seconds(pyproject: Path, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise WorkspaceError(f"{pyproject}: test-seconds must be a positive number, got {value!r}")
+    return float(value)
+
+
+def lanes(weights: dict[str, float], count: int) -> dict[str, int]:
+    """Split sessions into ``count`` lanes of similar total weight (longest first, each to the
+    lightest lane; ties by name, so the split is stable).
+
+    Returns:
+        Session name → lane number (1-based).
+    """
+    if count < 1:
+        raise ValueError("count must be at least 1")
+    totals = [0.0] * count
+    lane_of: dict[str, int] = {}
+    for name, weight in sorted(weights.items(), key=lambda kv: (-kv[1], kv[0])):
+        lightest = min(range(count), key=lambda i: (totals[i], i))
+        totals[lightest] += weight
+        lane_of[name] = lightest + 1
+    return lane_of
 
 
 def discover(root: Path | None = None) -> list[Member]:

@@ -274,12 +274,19 @@ def demo(
         Path | None, typer.Option("--out", help="Folder for the server and report.")
     ] = None,
     keep: Annotated[bool, typer.Option("--keep", help="Keep the server up until Ctrl+C.")] = False,
+    trial: Annotated[
+        list[str] | None,
+        typer.Option("--trial", "-t", help="Sweep these trials instead (repeat; a quicker demo)."),
+    ] = None,
 ) -> None:
     """Start a server, sweep, promote (and refuse a weak model), compare, predict, stop."""
     from tracking.demo import run_demo
+    from tracking.sweep import parse_trial
 
+    for t in trial or []:
+        parse_trial(t)  # bad trials fail before a server starts
     s = _settings(tracking_uri=tracking_uri)
-    run_demo(s, out=out, keep=keep, console=console)
+    run_demo(s, out=out, keep=keep, trials=trial or None, console=console)
 
 
 main = run_typer(app)
