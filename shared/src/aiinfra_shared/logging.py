@@ -17,7 +17,17 @@ from typing import Any
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 _HANDLER_FLAG = "_aiinfra_handler"
 #: Libraries that log every request at INFO; kept at WARNING so they do not drown our logs.
-NOISY_LOGGERS = ("httpx", "httpcore", "urllib3", "botocore", "kafka", "hpack")
+# httpx2/httpcore2: the httpx fork the openai 3.x client uses.
+NOISY_LOGGERS = (
+    "httpx",
+    "httpcore",
+    "httpx2",
+    "httpcore2",
+    "urllib3",
+    "botocore",
+    "kafka",
+    "hpack",
+)
 
 #: Loggers whose warnings are about the client's own timing, not about our data: kafka-python
 #: 3's selector warns whenever a task holds its event loop over 100 ms, which a busy 2-core
