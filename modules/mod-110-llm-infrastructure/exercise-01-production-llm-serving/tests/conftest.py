@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 from llmserve.engine.cpu import CPUEngine
-from llmserve.models import ensure_tiny
 from llmserve.server import server_process
 
 from aiinfra_shared.services import RunningService
+from aiinfra_shared.tinylm import ensure_tiny
 
 
 @pytest.fixture(scope="session")

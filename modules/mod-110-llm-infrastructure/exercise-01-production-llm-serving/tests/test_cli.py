@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 from llmserve.cli import app
-from llmserve.tinymodel import read_record
 from typer.testing import CliRunner
+
+from aiinfra_shared.tinylm import read_record
 
 runner = CliRunner()
 

@@ -1,4 +1,5 @@
-"""The tiny model: built from nothing, it learns the corpus and is an ordinary HF folder."""
+"""The tiny model (aiinfra_shared.tinylm, tested here with its first user): built from nothing,
+it learns the corpus and is an ordinary Hugging Face folder."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from llmserve.corpus import FACTS, corpus_text
 from llmserve.errors import ModelError
-from llmserve.models import ensure_tiny, resolve
-from llmserve.tinymodel import RECORD, TinySpec, build, read_record
+from llmserve.models import resolve
 from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from aiinfra_shared.tinylm import RECORD, TinyModelError, TinySpec, build, ensure_tiny, read_record
+from aiinfra_shared.tinylm.corpus import FACTS, corpus_text
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +86,7 @@ def test_the_same_corpus_and_seed_give_the_same_weights(tmp_path: Path) -> None:
 
 
 def test_a_corpus_too_short_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ModelError, match="tokens; at least"):
+    with pytest.raises(TinyModelError, match="tokens; at least"):
         build(tmp_path / "m", "too short\n" * 5, TinySpec(steps=1))
     assert not (tmp_path / "m" / RECORD).exists()
 

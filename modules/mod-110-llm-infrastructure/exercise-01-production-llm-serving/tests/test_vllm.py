@@ -13,12 +13,12 @@ from pathlib import Path
 
 import openai
 import pytest
-from llmserve.corpus import corpus_text
 from llmserve.engine import SamplingParams
 from llmserve.engine.vllm import VLLMEngine, vllm_available
 from llmserve.server import server_process
 
 from aiinfra_shared.services import RunningService
+from aiinfra_shared.tinylm.corpus import corpus_text
 
 pytestmark = [
     pytest.mark.gpu,

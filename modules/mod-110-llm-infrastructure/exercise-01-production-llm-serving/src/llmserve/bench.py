@@ -22,8 +22,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from aiinfra_shared.tinylm.corpus import SUBJECTS
 from llmserve.config import Settings
-from llmserve.corpus import SUBJECTS
 from llmserve.errors import LlmServeError
 
 

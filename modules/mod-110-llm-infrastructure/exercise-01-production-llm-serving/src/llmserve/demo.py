@@ -91,10 +91,10 @@ async def _overload(url: str, model: str, count: int) -> dict[str, Any]:
 
 def run_demo(console: Console, settings: Settings) -> None:
     """The whole demo against a real server subprocess."""
+    from aiinfra_shared.tinylm import read_record
     from llmserve.cli import training_progress
     from llmserve.models import resolve
     from llmserve.server import server_process
-    from llmserve.tinymodel import read_record
 
     console.rule("model")
     with training_progress("building the tiny model (once, ~10 s)") as progress:

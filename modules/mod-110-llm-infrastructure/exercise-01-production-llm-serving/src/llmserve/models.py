@@ -1,54 +1,21 @@
-"""Which model folder to serve: the tiny self-built one, SmolLM2, or any local folder."""
+"""Which model folder to serve: the tiny self-built one, SmolLM2, or any local folder.
+
+The tiny model is built by :mod:`aiinfra_shared.tinylm` (shared with 202, which serves it
+behind its gateway): a byte-level BPE tokenizer and a 2-layer Llama trained in seconds.
+"""
 
 from __future__ import annotations
 
-import logging
-import shutil
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
+from aiinfra_shared.tinylm import BuildRecord, Progress, TinySpec, build, ensure_tiny
+from aiinfra_shared.tinylm.corpus import corpus_text
 from llmserve.errors import ModelError
-from llmserve.tinymodel import RECORD, BuildRecord, TinySpec, build
-
-logger = logging.getLogger(__name__)
-
-#: ``progress(step, steps, loss)`` while the tiny model trains.
-Progress = Callable[[int, int, float], None]
 
 
 def tiny_dir(cache_dir: Path) -> Path:
     """Where the tiny model lives."""
     return cache_dir / "tiny"
-
-
-def ensure_tiny(
-    cache_dir: Path, progress: Progress | None = None, spec: TinySpec | None = None
-) -> Path:
-    """The tiny model folder, built (about 10 s) unless a finished build is there.
-
-    The build goes to a temporary folder that is renamed into place, so an interrupted build
-    is never served and two processes building at once end with the same complete folder.
-    """
-    from llmserve.corpus import corpus_text
-
-    target = tiny_dir(cache_dir)
-    if (target / RECORD).is_file():
-        return target
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".tiny-", dir=cache_dir))
-    try:
-        build(staging, corpus_text(), spec, progress)
-        if target.exists() and not (target / RECORD).is_file():
-            shutil.rmtree(target)
-        try:
-            staging.rename(target)
-        except OSError:
-            if not (target / RECORD).is_file():
-                raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
 
 
 def build_model(
@@ -61,9 +28,8 @@ def build_model(
 
     Raises:
         ModelError: The corpus file cannot be read as UTF-8 text.
+        TinyModelError: It is too short to train on.
     """
-    from llmserve.corpus import corpus_text
-
     if corpus is None:
         text = corpus_text()
     else:

@@ -8,7 +8,7 @@ built twice is the same model). Two kinds of lines:
 - short chats in the model's chat format (``<|user|>question<|end|><|assistant|>answer<|end|>``),
   so ``/v1/chat/completions`` gets an answer in the same style.
 
-Any other UTF-8 text file works too: ``llmserve build-model --corpus FILE``.
+Any other UTF-8 text works too (``llmserve build-model --corpus FILE``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Build a tiny Llama-style model from nothing, in seconds, with no model hub.
+"""Build a tiny Llama-style model from nothing, in seconds, with no model hub (extra ``tinylm``).
 
 1. A byte-level BPE tokenizer is trained on the corpus with the ``tokenizers`` library and
    wrapped as a ``PreTrainedTokenizerFast`` with a chat template.
@@ -6,10 +6,12 @@
    query attention: the same architecture family as Llama 3 and SmolLM2, only small).
 3. It is trained for a few hundred steps of next-token prediction on random windows of the
    corpus, until it writes corpus-like sentences.
-4. Model, tokenizer and a ``llmserve-model.json`` record (losses, steps, corpus hash) are
+4. Model, tokenizer and a ``tinylm.json`` record (losses, steps, corpus hash) are
    saved as an ordinary local model folder: anything that loads a Hugging Face folder loads it.
 
-Everything is seeded: the same corpus and settings give the same weights.
+Everything is seeded: the same corpus and settings give the same weights. :func:`ensure_tiny`
+builds the default model once into a cache folder, atomically; 110-01 (llmserve) serves it and
+202 (servplat) puts it behind its gateway. Its tests live with llmserve, its first user.
 """
 
 from __future__ import annotations
@@ -18,12 +20,15 @@ import hashlib
 import json
 import logging
 import math
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
-from llmserve.errors import ModelError
+from aiinfra_shared.errors import AiinfraError
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +39,14 @@ CHAT_TEMPLATE = (
     "{% for message in messages %}<|{{ message['role'] }}|>{{ message['content'] }}<|end|>"
     "{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}"
 )
-RECORD = "llmserve-model.json"
+RECORD = "tinylm.json"
+
+#: ``progress(step, steps, loss)`` while the model trains.
+Progress = Callable[[int, int, float], None]
+
+
+class TinyModelError(AiinfraError):
+    """The corpus cannot be trained on."""
 
 
 @dataclass(frozen=True)
@@ -57,7 +69,7 @@ class TinySpec:
 
 @dataclass(frozen=True)
 class BuildRecord:
-    """What :func:`build` did (saved as ``llmserve-model.json``)."""
+    """What :func:`build` did (saved as ``tinylm.json``)."""
 
     corpus_sha256: str
     parameters: int
@@ -68,7 +80,7 @@ class BuildRecord:
     spec: dict[str, object]
 
 
-def train_tokenizer(text: str, vocab_size: int) -> object:
+def train_tokenizer(text: str, vocab_size: int) -> Any:
     """A byte-level BPE tokenizer trained on ``text``, as a ``PreTrainedTokenizerFast``."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
@@ -98,7 +110,7 @@ def build(
     dest: Path,
     text: str,
     spec: TinySpec | None = None,
-    progress: Callable[[int, int, float], None] | None = None,
+    progress: Progress | None = None,
 ) -> BuildRecord:
     """Train a tokenizer and a tiny Llama on ``text`` and save both in ``dest``.
 
@@ -109,23 +121,26 @@ def build(
         progress: ``progress(step, steps, loss)``, called every few steps.
 
     Raises:
-        ModelError: The text is too short to train on.
+        TinyModelError: The text is too short to train on.
     """
     import torch
+    import transformers
     from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
+
+    transformers.logging.disable_progress_bar()  # no "Writing model shards" bar
 
     spec = spec or TinySpec()
     started = time.perf_counter()
     torch.manual_seed(spec.seed)
     tokenizer = train_tokenizer(text, spec.vocab_size)
-    ids = torch.tensor(tokenizer(text)["input_ids"], dtype=torch.long)  # type: ignore[operator]
+    ids = torch.tensor(tokenizer(text)["input_ids"], dtype=torch.long)
     if len(ids) < spec.seq_len * 4:
-        raise ModelError(
+        raise TinyModelError(
             f"the corpus has {len(ids)} tokens; at least {spec.seq_len * 4} are needed"
         )
-    end_id = tokenizer.convert_tokens_to_ids("<|end|>")  # type: ignore[attr-defined]
+    end_id = tokenizer.convert_tokens_to_ids("<|end|>")
     config = LlamaConfig(
-        vocab_size=len(tokenizer),  # type: ignore[arg-type]
+        vocab_size=len(tokenizer),
         hidden_size=spec.hidden_size,
         intermediate_size=spec.intermediate_size,
         num_hidden_layers=spec.layers,
@@ -133,9 +148,9 @@ def build(
         num_key_value_heads=spec.kv_heads,
         max_position_embeddings=spec.max_positions,
         tie_word_embeddings=True,
-        bos_token_id=tokenizer.convert_tokens_to_ids("<|endoftext|>"),  # type: ignore[attr-defined]
+        bos_token_id=tokenizer.convert_tokens_to_ids("<|endoftext|>"),
         eos_token_id=end_id,
-        pad_token_id=tokenizer.convert_tokens_to_ids("<|pad|>"),  # type: ignore[attr-defined]
+        pad_token_id=tokenizer.convert_tokens_to_ids("<|pad|>"),
     )
     model = LlamaForCausalLM(config)
     optimizer = torch.optim.AdamW(model.parameters(), lr=spec.learning_rate, weight_decay=0.01)
@@ -172,7 +187,7 @@ def build(
         eos_token_id=[end_id], pad_token_id=config.pad_token_id, bos_token_id=config.bos_token_id
     )
     model.save_pretrained(dest)
-    tokenizer.save_pretrained(dest)  # type: ignore[attr-defined]
+    tokenizer.save_pretrained(dest)
     tail = losses[-10:]
     record = BuildRecord(
         corpus_sha256=hashlib.sha256(text.encode()).hexdigest(),
@@ -184,9 +199,8 @@ def build(
         spec=asdict(spec),
     )
     (dest / RECORD).write_text(json.dumps(asdict(record), indent=2) + "\n")
-    logger.info(
-        "built %s: loss %.2f -> %.2f in %.1f s",
-        dest,
+    logger.debug(
+        "trained: loss %.2f -> %.2f in %.1f s",
         record.initial_loss,
         record.final_loss,
         record.seconds,
@@ -200,3 +214,32 @@ def read_record(model_dir: Path) -> BuildRecord | None:
     if not path.is_file():
         return None
     return BuildRecord(**json.loads(path.read_text()))
+
+
+def ensure_tiny(
+    cache_dir: Path, progress: Progress | None = None, spec: TinySpec | None = None
+) -> Path:
+    """``cache_dir/tiny``: the default tiny model, built (about 10 s) unless already there.
+
+    The build goes to a temporary folder that is renamed into place, so an interrupted build
+    is never used and two processes building at once end with the same complete folder.
+    """
+    from aiinfra_shared.tinylm.corpus import corpus_text
+
+    target = cache_dir / "tiny"
+    if (target / RECORD).is_file():
+        return target
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".tiny-", dir=cache_dir))
+    try:
+        build(staging, corpus_text(), spec, progress)
+        if target.exists() and not (target / RECORD).is_file():
+            shutil.rmtree(target)
+        try:
+            staging.rename(target)
+        except OSError:
+            if not (target / RECORD).is_file():  # not another process's finished build
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
