@@ -184,3 +184,39 @@ def test_missing_binary_names_the_install_command() -> None:
 def test_unknown_service_lists_the_known_ones() -> None:
     with pytest.raises(ServiceError, match="known services: alertmanager, kafka, mlflow"):
         launcher("cassandra")
+
+
+@pytest.mark.integration
+def test_otel_collector_receives_spans_and_the_log_reads_back(otel_service: RunningService) -> None:
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    from aiinfra_shared.services.otel import collected_spans
+
+    assert otel_service.env["OTEL_EXPORTER_OTLP_ENDPOINT"] == otel_service.url
+    provider = TracerProvider(resource=Resource.create({"service.name": "checkout"}))
+    exporter = OTLPSpanExporter(endpoint=f"{otel_service.url}/v1/traces")
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("test")
+    with (
+        tracer.start_as_current_span("order", attributes={"order.items": 3}) as parent,
+        tracer.start_as_current_span("payment"),
+    ):
+        pass
+    provider.shutdown()
+    trace_id = format(parent.get_span_context().trace_id, "032x")
+    parent_id = format(parent.get_span_context().span_id, "016x")
+
+    deadline = time.monotonic() + 10
+    spans = []
+    while time.monotonic() < deadline and len(spans) < 2:
+        spans = [s for s in collected_spans(otel_service.log_path) if s.trace_id == trace_id]
+        time.sleep(0.1)
+    by_name = {s.name: s for s in spans}
+    assert set(by_name) == {"order", "payment"}
+    assert by_name["payment"].parent_id == parent_id
+    assert by_name["order"].parent_id == ""
+    assert by_name["order"].service == "checkout"
+    assert by_name["order"].attributes == {"order.items": "3"}

@@ -7,8 +7,9 @@ Each launcher is a context manager yielding a :class:`RunningService`::
         client = Redis.from_url(redis.url)
 
 Launchers: ``mlflow``, ``prometheus``, ``alertmanager``, ``kafka`` (Tansu), ``s3`` (moto),
-``redis``, ``postgres``; ``http_process`` runs a server of our own. Python-side clients come
-from the matching ``aiinfra-shared[...]`` extra; binaries from Debian come from
+``redis``, ``postgres``, ``otel`` (Rotel); ``http_process`` runs a server of our own.
+Python-side clients come from the matching ``aiinfra-shared[...]`` extra; binaries from Debian
+come from
 ``scripts/install-system-deps.sh``. A missing one raises :class:`ServiceNotInstalledError` whose
 message names the install command.
 """
@@ -37,6 +38,7 @@ LAUNCHERS: dict[str, tuple[str, str, str]] = {
     "s3": ("s3", "s3", "S3 API (moto server)"),
     "redis": ("redis", "redis", "Redis (Debian redis-server)"),
     "postgres": ("postgres", "postgres", "PostgreSQL (Debian)"),
+    "otel": ("otel", "otel_collector", "OpenTelemetry collector (Rotel, from the rotel wheel)"),
 }
 
 
