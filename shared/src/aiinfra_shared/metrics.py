@@ -182,3 +182,14 @@ class HTTPMetricsMiddleware:
             method = scope.get("method", "GET")
             self.requests.labels(method, template, str(status)).inc()
             self.latency.labels(method, template).observe(time.perf_counter() - start)
+
+
+def instrument_app(app: Any, *, prefix: str, registry: CollectorRegistry) -> None:
+    """Count and time every HTTP request of a FastAPI/Starlette ``app`` (except ``/metrics``
+    itself) and serve ``registry`` at ``/metrics``.
+
+    Example:
+        ``instrument_app(app, prefix="mlapi", registry=registry)``
+    """
+    app.add_middleware(HTTPMetricsMiddleware, prefix=prefix, registry=registry, skip=("/metrics",))
+    app.add_route("/metrics", metrics_app(registry))

@@ -32,7 +32,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from prometheus_client.registry import CollectorRegistry
 
-from aiinfra_shared.metrics import HTTPMetricsMiddleware, metrics_app
+from aiinfra_shared.metrics import instrument_app
 from llmserve.config import Settings
 from llmserve.engine import Delta, Engine, RequestStream, SamplingParams
 from llmserve.errors import EngineError, QueueFullError
@@ -97,10 +97,7 @@ def create_app(
         lifespan=lifespan,
         description="OpenAI-compatible completions over a continuous-batching engine.",
     )
-    app.add_middleware(
-        HTTPMetricsMiddleware, prefix="llmserve", registry=registry, skip=("/metrics",)
-    )
-    app.add_route("/metrics", metrics_app(registry))
+    instrument_app(app, prefix="llmserve", registry=registry)
 
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:

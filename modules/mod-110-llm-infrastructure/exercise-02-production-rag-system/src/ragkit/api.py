@@ -18,12 +18,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from pydantic import BaseModel, Field
 
-from aiinfra_shared.metrics import (
-    HTTPMetricsMiddleware,
-    latency_histogram,
-    metrics_app,
-    new_registry,
-)
+from aiinfra_shared.metrics import instrument_app, latency_histogram, new_registry
 from ragkit.errors import GeneratorError, RagkitError, UnknownDocumentError, UnsupportedFileError
 from ragkit.rag import Rag
 
@@ -83,8 +78,7 @@ def create_app(rag: Rag) -> FastAPI:
         version="1",
         description="Retrieval-augmented answers with citations over your documents.",
     )
-    app.add_middleware(HTTPMetricsMiddleware, prefix="ragkit", registry=registry)
-    app.add_route("/metrics", metrics_app(registry))
+    instrument_app(app, prefix="ragkit", registry=registry)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -1,0 +1,92 @@
+"""Micro-batching: single requests wait a few milliseconds to share one backend call.
+
+Each single prediction is queued; the queue is sent as one batch when it reaches
+``max_batch`` items or when the oldest item has waited ``max_wait`` seconds, whichever comes
+first. Every caller then gets its own result (or the batch's error). This trades a small,
+bounded wait for fewer round trips and fuller model calls: the server-side "dynamic
+batching" of Triton and TorchServe, done here in the gateway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+@dataclass
+class _Waiting(Generic[Item, Result]):
+    item: Item
+    future: asyncio.Future[Result]
+
+
+class MicroBatcher(Generic[Item, Result]):
+    """Collect items into batches for ``send(items) -> results`` (same length, same order).
+
+    Args:
+        send: Sends one batch; raising fails every item of that batch.
+        max_batch: Items per batch at most.
+        max_wait: Seconds the first item of a batch may wait for company.
+        on_batch: Called with each batch's size (for metrics).
+    """
+
+    def __init__(
+        self,
+        send: Callable[[list[Item]], Awaitable[list[Result]]],
+        *,
+        max_batch: int = 16,
+        max_wait: float = 0.005,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> None:
+        self.send = send
+        self.max_batch = max_batch
+        self.max_wait = max_wait
+        self.on_batch = on_batch
+        self._queue: list[_Waiting[Item, Result]] = []
+        self._timer: asyncio.Task[None] | None = None
+        self._inflight: set[asyncio.Task[None]] = set()
+
+    async def submit(self, item: Item) -> Result:
+        """Queue ``item`` and wait for its result."""
+        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Waiting(item, future))
+        if len(self._queue) >= self.max_batch:
+            self._flush()
+        elif self._timer is None:
+            self._timer = asyncio.create_task(self._flush_later())
+        return await future
+
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(self.max_wait)
+        self._timer = None
+        self._flush()
+
+    def _flush(self) -> None:
+        if self._timer is not None and self._timer is not asyncio.current_task():
+            self._timer.cancel()
+            self._timer = None
+        while self._queue:
+            batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
+            task = asyncio.create_task(self._run(batch))
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
+
+    async def _run(self, batch: list[_Waiting[Item, Result]]) -> None:
+        if self.on_batch:
+            self.on_batch(len(batch))
+        try:
+            results = await self.send([w.item for w in batch])
+            if len(results) != len(batch):
+                raise RuntimeError(f"backend returned {len(results)} results for {len(batch)}")
+        except Exception as exc:  # every caller of the batch gets the error
+            for waiting in batch:
+                if not waiting.future.done():
+                    waiting.future.set_exception(exc)
+            return
+        for waiting, result in zip(batch, results, strict=True):
+            if not waiting.future.done():
+                waiting.future.set_result(result)

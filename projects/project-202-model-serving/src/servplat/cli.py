@@ -1,0 +1,148 @@
+"""The ``servplat`` command: gateway, backend, up, demo, bench."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from aiinfra_shared.entrypoint import run_typer
+from aiinfra_shared.logging import configure
+from servplat.config import Settings
+from servplat.errors import ServplatError
+
+app = typer.Typer(
+    help="202: a model-serving platform: a gateway with A/B splits, batching, SSE streaming, "
+    "circuit breakers and traces, in front of real model servers.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+backend = typer.Typer(help="Run one model server (the gateway's backends).", no_args_is_help=True)
+app.add_typer(backend, name="backend")
+console = Console()
+
+ConfigPath = Annotated[
+    Path | None,
+    typer.Option("--config", help="Platform YAML (default: the shipped one)."),
+]
+Port = Annotated[int | None, typer.Option(help="Port (default: the setting).")]
+Host = Annotated[str, typer.Option(help="Bind address.")]
+
+
+def settings_from(**overrides: Any) -> Settings:
+    """Settings from the environment, with command-line values on top.
+
+    Raises:
+        ServplatError: A value fails validation.
+    """
+    values = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**values)
+    except ValueError as exc:
+        raise ServplatError(f"invalid settings: {exc}") from None
+
+
+def _serve(asgi: Any, host: str, port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(asgi, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
+
+
+@app.callback()
+def _setup() -> None:
+    """Configure logging once for every sub-command."""
+    configure()
+
+
+@app.command()
+def gateway(config: ConfigPath = None, host: Host = "127.0.0.1", port: Port = None) -> None:
+    """Serve the gateway for a config whose backends all have a url."""
+    from servplat.gateway import create_app
+    from servplat.routing import load_config
+
+    settings = settings_from(config=config, port=port)
+    _serve(create_app(load_config(settings.config)), host, settings.port)
+
+
+@backend.command("classic")
+def backend_classic(
+    version: Annotated[str, typer.Option(help="v1 (logistic regression) or v2 (boosted trees).")],
+    port: Annotated[int, typer.Option(help="Port.")] = 8711,
+    host: Host = "127.0.0.1",
+    delay_ms: Annotated[float, typer.Option(help="Extra delay per call (fault injection).")] = 0,
+) -> None:
+    """A loan-default scorer: POST /v1/predict {"instances": [[5 numbers], ...]}."""
+    from servplat.backends.classic import VERSIONS, create_app
+
+    if version not in VERSIONS:
+        raise ServplatError(f"unknown version {version!r}; choose one of {', '.join(VERSIONS)}")
+    _serve(create_app(version, delay_ms=delay_ms), host, port)
+
+
+@backend.command("llm")
+def backend_llm(
+    model: Annotated[str, typer.Option(help="tiny, smollm2 (extra) or a model folder.")] = "tiny",
+    port: Annotated[int, typer.Option(help="Port.")] = 8712,
+    host: Host = "127.0.0.1",
+) -> None:
+    """An OpenAI-compatible LLM server (one request at a time; see 110-01 for batching)."""
+    from servplat.backends.llm import create_app
+
+    _serve(create_app(model, settings_from().cache_dir), host, port)
+
+
+@app.command()
+def up(config: ConfigPath = None, port: Port = None) -> None:
+    """Start every backend of a config and the gateway; Ctrl-C stops them all."""
+    from servplat.platform import run_platform
+    from servplat.routing import load_config
+
+    settings = settings_from(config=config, port=port)
+    platform_config = load_config(settings.config)
+    env = {"SERVPLAT_CACHE_DIR": str(settings.cache_dir)}
+    with console.status("starting backends and the gateway"):
+        platform = run_platform(platform_config, env=env, gateway_port=settings.port)
+        running = platform.__enter__()
+    try:
+        for name, service in running.backends.items():
+            console.print(f"backend {name}: {service.url} (pid {service.pid})")
+        console.print(f"[bold]gateway: {running.gateway.url}[/bold]  (Ctrl-C stops everything)")
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        with contextlib.suppress(KeyboardInterrupt):
+            stop.wait()
+    finally:
+        platform.__exit__(None, None, None)
+
+
+@app.command()
+def demo(
+    requests: Annotated[int, typer.Option(min=100, help="Scorer requests for the split.")] = 1000,
+) -> None:
+    """Two model versions 90/10, the observed split, a streamed chat, a breaker tripping."""
+    from servplat.demo import run_demo
+
+    run_demo(console, settings_from(), requests=requests)
+
+
+@app.command()
+def bench(
+    requests: Annotated[int, typer.Option(min=10, help="Requests per run.")] = 400,
+    concurrency: Annotated[int, typer.Option(min=1, help="Requests in flight.")] = 16,
+    out: Annotated[Path, typer.Option(help="Where bench.json goes.")] = Path(
+        "artifacts/servplat-bench"
+    ),
+) -> None:
+    """Gateway overhead against calling the backend directly, and batching on against off."""
+    from servplat.bench import run_bench
+
+    run_bench(console, settings_from(), requests=requests, concurrency=concurrency, out=out)
+
+
+main = run_typer(app)

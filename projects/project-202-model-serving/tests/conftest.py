@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from servplat.config import DEFAULT_CONFIG
+from servplat.platform import Platform, run_platform
+from servplat.routing import load_config
+
+from aiinfra_shared.services import RunningService
+from aiinfra_shared.tinylm import ensure_tiny
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The chat backend's tiny model, built once for the session."""
+    cache = tmp_path_factory.mktemp("servplat-cache")
+    ensure_tiny(cache)
+    return cache
+
+
+@pytest.fixture(scope="session")
+def platform(cache_dir: Path, otel_service: RunningService) -> Iterator[Platform]:
+    """The shipped platform (scorers v1/v2, the chat model, the gateway), exporting spans to
+    a real OpenTelemetry collector."""
+    env = {**otel_service.env, "SERVPLAT_CACHE_DIR": str(cache_dir)}
+    with run_platform(load_config(DEFAULT_CONFIG), env=env) as running:
+        yield running
