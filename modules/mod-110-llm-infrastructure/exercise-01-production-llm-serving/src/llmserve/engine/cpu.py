@@ -232,7 +232,7 @@ class CPUEngine:
             # Requests that will take a free row at the next step are not really queued: a
             # burst arrives faster than the scheduler admits, so count only what is beyond
             # the batch's free rows.
-            free_rows = max(0, self.max_batch_size - len(self._running))
+            free_rows = max(0, self.max_batch_size - len(self._live()))
             if len(self._waiting) >= self.max_queue + free_rows:
                 raise QueueFullError(
                     f"{len(self._waiting)} requests are waiting for {free_rows} free batch "
@@ -288,14 +288,20 @@ class CPUEngine:
         with self._lock:
             return EngineStats(
                 waiting=len(self._waiting),
-                running=len(self._running),
+                running=len(self._live()),
                 max_batch_size=self.max_batch_size,
-                kv_tokens=sum(s.budget for s in self._running),
+                kv_tokens=sum(s.budget for s in self._live()),
                 kv_capacity=self.max_batch_tokens,
                 accepting=self._thread is not None and not self._stopping,
                 steps=self._steps,
                 batch_sizes=dict(self._batch_sizes),
             )
+
+    def _live(self) -> list[_Seq]:
+        """Running sequences that have not finished. A finished row leaves the batch at the end
+        of the scheduler's step; its client may already have its last delta, so it no longer
+        counts as running, nor as taking a row. (Call with the lock held.)"""
+        return [s for s in self._running if not s.finished]
 
     def _retry_after(self) -> int:
         """Seconds a refused client should wait: recent request time, per batch of queue."""
