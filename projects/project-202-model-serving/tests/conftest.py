@@ -25,5 +25,10 @@ def platform(cache_dir: Path, otel_service: RunningService) -> Iterator[Platform
     """The shipped platform (scorers v1/v2, the chat model, the gateway), exporting spans to
     a real OpenTelemetry collector."""
     env = {**otel_service.env, "SERVPLAT_CACHE_DIR": str(cache_dir)}
-    with run_platform(load_config(DEFAULT_CONFIG), env=env) as running:
+    config = load_config(DEFAULT_CONFIG)
+    for backend in config.backends.values():
+        # These tests check routing, not speed: on a slow CI machine a loaded scorer must not
+        # time out and move users to another variant.
+        backend.timeout = max(backend.timeout, 30.0)
+    with run_platform(config, env=env) as running:
         yield running

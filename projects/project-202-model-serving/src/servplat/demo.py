@@ -119,10 +119,19 @@ def _split(console: Console, url: str, platform: Any, requests: int) -> None:
     users = [f"user-{i:04d}" for i in range(requests)]
     results = asyncio.run(traffic(url, users))
     console.print(split_table(results, weights, "scorer: sticky 90/10 split"))
-    again = {r["user"]: r["variant"] for r in asyncio.run(traffic(url, users[:100]))}
-    first = {r["user"]: r["variant"] for r in results[:100]}
-    same = sum(first[u] == again[u] for u in again)
-    console.print(f"sticky: {same}/100 users got the same variant on a second request")
+    again = [r for r in asyncio.run(traffic(url, users[:100])) if r["status"] == 200]
+    first = {r["user"]: r for r in results[:100] if r["status"] == 200}
+    steady = [
+        r
+        for r in again
+        if r["user"] in first and not (r["fallback"] or first[r["user"]]["fallback"])
+    ]
+    same = sum(first[r["user"]]["variant"] == r["variant"] for r in steady)
+    moved = len(again) - len(steady)
+    console.print(
+        f"sticky: {same}/{len(steady)} users got the same variant on a second request"
+        + (f" ({moved} were moved by a fallback)" if moved else "")
+    )
     time.sleep(0.5)  # shadow copies are sent after the answers
     text = httpx.get(f"{url}/metrics").text
     batches = metric(text, "servplat_batch_size_count")
