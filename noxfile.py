@@ -75,7 +75,14 @@ def _install_member(session: nox.Session, member: Member) -> None:
 def _pytest_env() -> dict[str, str]:
     # PYTHONDONTWRITEBYTECODE="" lets the first import in a session venv write .pyc files, so
     # the server subprocesses a test starts do not re-parse torch & co. from source each time.
-    return {"HF_HUB_OFFLINE": "1", "RAY_USAGE_STATS_ENABLED": "0", "PYTHONDONTWRITEBYTECODE": ""}
+    # AIINFRA_MODEL_CACHE: models the tests build or convert (the tiny LLM, SmolLM2) are built
+    # once per run and shared by every session, like the uv cache (the model_cache fixture).
+    return {
+        "HF_HUB_OFFLINE": "1",
+        "RAY_USAGE_STATS_ENABLED": "0",
+        "PYTHONDONTWRITEBYTECODE": "",
+        "AIINFRA_MODEL_CACHE": str(ROOT / ".nox" / "model-cache"),
+    }
 
 
 @nox.session(python=PYTHON, tags=["tests"])

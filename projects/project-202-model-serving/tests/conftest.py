@@ -13,11 +13,10 @@ from aiinfra_shared.tinylm import ensure_tiny
 
 
 @pytest.fixture(scope="session")
-def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The chat backend's tiny model, built once for the session."""
-    cache = tmp_path_factory.mktemp("servplat-cache")
-    ensure_tiny(cache)
-    return cache
+def cache_dir(model_cache: Path) -> Path:
+    """The chat backend's tiny model, built once in the shared model cache."""
+    ensure_tiny(model_cache)
+    return model_cache
 
 
 @pytest.fixture(scope="session")

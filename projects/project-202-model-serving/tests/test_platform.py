@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from collections.abc import Callable
 
 import httpx
 import openai
@@ -195,3 +196,36 @@ def test_one_trace_spans_the_gateway_and_the_backend(
     batches = [s for s in collected_spans(otel_service.log_path) if s.name.startswith("batch ")]
     assert batches
     assert all(int(s.attributes["servplat.batch_size"]) >= 1 for s in batches)
+
+
+def test_a_client_leaving_a_stream_frees_the_llm_backend(platform: Platform) -> None:
+    url = platform.gateway.url
+    backend = platform.backends["chat-tiny"].url
+    before = metric(httpx.get(f"{backend}/metrics").text, "servplat_llm_cancelled_total")
+    body = {"model": "chat", "prompt": "The scheduler", "max_tokens": 400, "stream": True}
+    with httpx.stream("POST", f"{url}/v1/completions", json=body, timeout=30) as response:
+        assert response.status_code == 200
+        assert next(line for line in response.iter_lines() if line.startswith("data: "))
+
+    # The gateway closed its upstream stream, so the backend stopped generating (long before
+    # 400 tokens) and released its one-at-a-time lock for the next request.
+    def cancelled() -> float:
+        return metric(httpx.get(f"{backend}/metrics").text, "servplat_llm_cancelled_total")
+
+    assert eventually(lambda: cancelled() == before + 1), (before, cancelled())
+    answer = httpx.post(
+        f"{url}/v1/chat/completions",
+        timeout=30,
+        json={"model": "chat", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]},
+    )
+    assert answer.status_code == 200
+    assert answer.json()["choices"][0]["message"]["content"]
+
+
+def eventually(check: Callable[[], bool], seconds: float = 30.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.2)
+    return check()

@@ -1,28 +1,27 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+import uvicorn
+from llmserve.config import Settings
 from llmserve.engine.cpu import CPUEngine
-from llmserve.server import server_process
+from llmserve.server import build_app
 
-from aiinfra_shared.services import RunningService
+from aiinfra_shared.services.base import free_port
 from aiinfra_shared.tinylm import ensure_tiny
 
 
 @pytest.fixture(scope="session")
-def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A cache with the tiny model built once for the session (about 10 s)."""
-    cache = tmp_path_factory.mktemp("llmserve-cache")
-    ensure_tiny(cache)
-    return cache
-
-
-@pytest.fixture(scope="session")
 def tiny(model_cache: Path) -> Path:
-    """The tiny model's folder."""
-    return model_cache / "tiny"
+    """The tiny model's folder, built once (about 10 s) in the shared model cache."""
+    return ensure_tiny(model_cache)
 
 
 @pytest.fixture
@@ -34,23 +33,53 @@ def engine(tiny: Path) -> Iterator[CPUEngine]:
     eng.stop()
 
 
+@dataclass(frozen=True)
+class LiveServer:
+    """A server answering on loopback."""
+
+    url: str
+
+
+@contextmanager
+def live_server(**settings: Any) -> Iterator[LiveServer]:
+    """``build_app`` (what ``llmserve serve`` runs) under uvicorn on a free loopback port, in a
+    thread of this process: real HTTP, without a subprocess importing torch again."""
+    port = free_port()
+    app = build_app(Settings(host="127.0.0.1", port=port, **settings))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert thread.is_alive(), "the server stopped while starting"
+        assert time.monotonic() < deadline, "the server did not start within 60 s"
+        time.sleep(0.05)
+    try:
+        yield LiveServer(f"http://127.0.0.1:{port}")
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
 @pytest.fixture(scope="session")
-def server(model_cache: Path) -> Iterator[RunningService]:
-    """``llmserve serve`` on the tiny model, default limits, for the whole session."""
-    with server_process({"LLMSERVE_CACHE_DIR": str(model_cache)}) as service:
-        yield service
+def live() -> Callable[..., Any]:
+    """``live_server`` itself, for tests that start a server on other settings."""
+    return live_server
+
+
+@pytest.fixture(scope="session")
+def server(tiny: Path, model_cache: Path) -> Iterator[LiveServer]:
+    """The API on the tiny model with default limits, for the whole session."""
+    with live_server(cache_dir=model_cache) as live:
+        yield live
 
 
 @pytest.fixture
-def start_server(model_cache: Path) -> Iterator[object]:
-    """Start a server with extra ``LLMSERVE_*`` settings: ``start_server(MAX_QUEUE="1")``."""
-    from contextlib import ExitStack
-
+def start_server(tiny: Path, model_cache: Path) -> Iterator[Callable[..., LiveServer]]:
+    """Start a server with other settings: ``start_server(max_queue=1)``."""
     with ExitStack() as stack:
 
-        def start(**settings: str) -> RunningService:
-            env = {"LLMSERVE_CACHE_DIR": str(model_cache)}
-            env |= {f"LLMSERVE_{k.upper()}": v for k, v in settings.items()}
-            return stack.enter_context(server_process(env))
+        def start(**settings: Any) -> LiveServer:
+            return stack.enter_context(live_server(cache_dir=model_cache, **settings))
 
         yield start

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
 import openai
 import pytest
 
-from aiinfra_shared.services import RunningService
-
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def client(server: RunningService) -> openai.OpenAI:
+def client(server: Any) -> openai.OpenAI:
     return openai.OpenAI(base_url=f"{server.url}/v1", api_key="test", max_retries=0)
 
 
@@ -66,7 +65,7 @@ def test_chat_streams_the_same_answer_token_by_token(client: openai.OpenAI) -> N
     assert chunks[-1].usage.completion_tokens == whole.usage.completion_tokens  # type: ignore[union-attr]
 
 
-def test_the_stream_ends_with_done(server: RunningService) -> None:
+def test_the_stream_ends_with_done(server: Any) -> None:
     body = {"model": "tiny", "prompt": "The gateway", "max_tokens": 5, "stream": True}
     with httpx.stream("POST", f"{server.url}/v1/completions", json=body, timeout=30) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
@@ -92,7 +91,7 @@ def test_the_stream_ends_with_done(server: RunningService) -> None:
     ],
 )
 def test_bad_requests_get_openai_error_bodies(
-    server: RunningService,
+    server: Any,
     body: dict,  # type: ignore[type-arg]
     status: int,
     param: str,
@@ -105,7 +104,7 @@ def test_bad_requests_get_openai_error_bodies(
     assert error["message"]
 
 
-def test_malformed_json_and_chat_errors(server: RunningService, client: openai.OpenAI) -> None:
+def test_malformed_json_and_chat_errors(server: Any, client: openai.OpenAI) -> None:
     response = httpx.post(
         f"{server.url}/v1/chat/completions",
         content=b"{not json",
@@ -126,7 +125,7 @@ def test_malformed_json_and_chat_errors(server: RunningService, client: openai.O
         client.chat.completions.create(model="other", messages=[{"role": "user", "content": "x"}])
 
 
-def test_health_readiness_and_metrics(server: RunningService, client: openai.OpenAI) -> None:
+def test_health_readiness_and_metrics(server: Any, client: openai.OpenAI) -> None:
     client.completions.create(model="tiny", prompt="The gateway", max_tokens=4)
     assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}
     ready = httpx.get(f"{server.url}/readyz").json()

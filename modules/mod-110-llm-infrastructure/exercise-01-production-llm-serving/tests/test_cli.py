@@ -67,7 +67,7 @@ def test_build_model_from_a_corpus_file(tmp_path: Path) -> None:
 
 
 def test_bench_compares_batching_on_and_off(
-    model_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tiny: Path, model_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("LLMSERVE_CACHE_DIR", str(model_cache))
     result = runner.invoke(
@@ -99,7 +99,9 @@ def test_bench_compares_batching_on_and_off(
     assert "batching on vs off at 4 streams" in result.output
 
 
-def test_the_demo_end_to_end(model_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_demo_end_to_end(
+    tiny: Path, model_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("LLMSERVE_CACHE_DIR", str(model_cache))
     result = runner.invoke(app, ["demo"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output

@@ -6,16 +6,15 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import openai
 import pytest
 
-from aiinfra_shared.services import RunningService
-
 pytestmark = pytest.mark.integration
 
-Start = Callable[..., RunningService]
+Start = Callable[..., Any]
 LONG = {"model": "tiny", "prompt": "The scheduler", "max_tokens": 480, "ignore_eos": True}
 
 
@@ -37,7 +36,7 @@ def _eventually(check: Callable[[], bool], seconds: float = 15.0) -> bool:
 
 
 def test_a_full_queue_answers_429_with_retry_after(start_server: Start) -> None:
-    server = start_server(max_batch_size="1", max_queue="1")
+    server = start_server(max_batch_size=1, max_queue=1)
 
     async def burst() -> list[httpx.Response]:
         async with httpx.AsyncClient(timeout=60) as client:
@@ -66,7 +65,7 @@ def test_a_full_queue_answers_429_with_retry_after(start_server: Start) -> None:
 
 
 def test_keys_and_the_per_key_rate_limit(start_server: Start) -> None:
-    server = start_server(api_keys='["alice", "bob"]', rate_limit_rpm="60", rate_limit_burst="2")
+    server = start_server(api_keys=["alice", "bob"], rate_limit_rpm=60, rate_limit_burst=2)
 
     def client(key: str) -> openai.OpenAI:
         return openai.OpenAI(base_url=f"{server.url}/v1", api_key=key, max_retries=0)
@@ -87,7 +86,7 @@ def test_keys_and_the_per_key_rate_limit(start_server: Start) -> None:
 
 def test_a_client_that_disconnects_frees_its_slot(start_server: Start) -> None:
     # One row and no queue: while the slot is taken, any other request gets 429.
-    server = start_server(max_batch_size="1", max_queue="0")
+    server = start_server(max_batch_size=1, max_queue=0)
     with httpx.stream(
         "POST", f"{server.url}/v1/completions", json={**LONG, "stream": True}, timeout=30
     ) as response:
@@ -111,7 +110,7 @@ def test_a_client_that_disconnects_frees_its_slot(start_server: Start) -> None:
 
 
 def test_a_request_past_its_deadline_is_cut_off(start_server: Start) -> None:
-    server = start_server(request_timeout="0.2", max_tokens_limit="480")
+    server = start_server(request_timeout=0.2, max_tokens_limit=480)
     response = httpx.post(f"{server.url}/v1/completions", json=LONG, timeout=30)
     assert response.status_code == 504
     assert response.json()["error"]["type"] == "timeout"

@@ -1,41 +1,43 @@
-"""SmolLM2-135M-Instruct, a real instruction-tuned model, through the same engine and API."""
+"""SmolLM2-135M-Instruct, a real instruction-tuned model, through the same engine and API.
+
+The GGUF is converted into the shared model cache (``model_cache``): in CI the cache starts
+empty, so the first session that needs SmolLM2 (this one or 110-02's) runs the conversion.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import openai
 import pytest
 import torch
 from llmserve.engine import SamplingParams
 from llmserve.engine.cpu import CPUEngine
-from llmserve.server import server_process
 
 from aiinfra_shared import smollm2
-from aiinfra_shared.services import RunningService
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def smol_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The GGUF converted once for this module (about 20 s)."""
-    cache = tmp_path_factory.mktemp("models")
-    smollm2.model_dir(cache)
-    return cache
+def smol_dir(model_cache: Path) -> Path:
+    """SmolLM2 converted into the shared cache (about 20 s, once)."""
+    return smollm2.model_dir(model_cache)
 
 
 @pytest.fixture(scope="module")
-def smol_server(smol_cache: Path) -> Iterator[RunningService]:
-    env = {"LLMSERVE_MODEL": "smollm2", "AIINFRA_MODEL_CACHE": str(smol_cache)}
-    with server_process(env) as service:
-        yield service
+def smol_server(smol_dir: Path, model_cache: Path, live: Callable[..., Any]) -> Iterator[Any]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AIINFRA_MODEL_CACHE", str(model_cache))  # where the server finds it
+        with live(model="smollm2") as server:
+            yield server
 
 
-def test_continuous_batching_matches_generate_on_a_real_model(smol_cache: Path) -> None:
-    engine = CPUEngine(smol_cache / smollm2.MODEL_NAME, max_batch_size=4)
+def test_continuous_batching_matches_generate_on_a_real_model(smol_dir: Path) -> None:
+    engine = CPUEngine(smol_dir, max_batch_size=4)
     engine.start()
     questions = ["What is the capital of France?", "Name three primary colors.", "What is 2 + 2?"]
     params = SamplingParams(max_tokens=20, temperature=0)
@@ -68,7 +70,7 @@ def test_continuous_batching_matches_generate_on_a_real_model(smol_cache: Path) 
         engine.stop()
 
 
-def test_the_server_answers_through_the_openai_client(smol_server: RunningService) -> None:
+def test_the_server_answers_through_the_openai_client(smol_server: Any) -> None:
     client = openai.OpenAI(base_url=f"{smol_server.url}/v1", api_key="x", max_retries=0)
     assert [m.id for m in client.models.list().data] == ["smollm2"]
     stream = client.chat.completions.create(

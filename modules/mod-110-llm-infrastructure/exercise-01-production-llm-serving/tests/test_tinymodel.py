@@ -92,7 +92,7 @@ def test_a_corpus_too_short_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_finished_build_is_reused_and_paths_are_checked(
-    model_cache: Path, tmp_path: Path
+    tiny: Path, model_cache: Path, tmp_path: Path
 ) -> None:
     record = model_cache / "tiny" / RECORD
     before = record.stat().st_mtime_ns
@@ -102,3 +102,14 @@ def test_a_finished_build_is_reused_and_paths_are_checked(
     assert resolve(str(model_cache / "tiny"), model_cache)[1] == "tiny"
     with pytest.raises(ModelError, match="not 'tiny', 'smollm2' or a model folder"):
         resolve(str(tmp_path), model_cache)
+
+
+def test_a_cached_build_of_another_spec_is_replaced(tmp_path: Path) -> None:
+    old = TinySpec(steps=2, hidden_size=32, intermediate_size=64)
+    new = TinySpec(steps=3, hidden_size=32, intermediate_size=64)
+    folder = ensure_tiny(tmp_path, spec=old)
+    assert read_record(folder).steps == 2  # type: ignore[union-attr]
+    assert ensure_tiny(tmp_path, spec=old) == folder  # the same spec: reused
+    assert ensure_tiny(tmp_path, spec=new) == folder
+    assert read_record(folder).steps == 3  # type: ignore[union-attr]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny"]  # nothing left aside

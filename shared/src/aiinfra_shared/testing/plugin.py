@@ -8,6 +8,11 @@ Markers (registered here, so ``--strict-markers`` accepts them everywhere):
   ``--require-gpu`` turns that skip into a failure (for GPU hosts).
 - ``slow``: over ~30 s. ``-m "not slow"`` is the quick loop.
 
+``model_cache`` is where tests build or convert models (``aiinfra_shared.tinylm``,
+``aiinfra_shared.smollm2``): ``$AIINFRA_MODEL_CACHE`` when set (the noxfile points it at
+``.nox/model-cache``, shared by every session of a CI run, like the uv cache), else a temporary
+folder of the test session.
+
 A service whose binary is missing skips its tests with the install command as the reason;
 ``--require-services`` (implied when the ``CI`` environment variable is set) makes that a
 failure, so CI can never pass by skipping.
@@ -19,6 +24,7 @@ import os
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -136,3 +142,14 @@ def _service_fixture(name: str) -> Any:
 # redis_service, postgres_service: one fixture per launcher.
 for _fixture_name, _launcher in SERVICE_FIXTURES.items():
     globals()[_fixture_name] = _service_fixture(_launcher)
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Folder for built and converted models: ``$AIINFRA_MODEL_CACHE`` or a temporary one."""
+    shared = os.environ.get("AIINFRA_MODEL_CACHE")
+    if shared:
+        path = Path(shared)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    return tmp_path_factory.mktemp("models")

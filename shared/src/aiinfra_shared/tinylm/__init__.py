@@ -17,6 +17,7 @@ from aiinfra_shared.tinylm.build import (
     TinySpec,
     build,
     ensure_tiny,
+    is_current,
     read_record,
     train_tokenizer,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "TinySpec",
     "build",
     "ensure_tiny",
+    "is_current",
     "read_record",
     "train_tokenizer",
 ]

@@ -216,29 +216,44 @@ def read_record(model_dir: Path) -> BuildRecord | None:
     return BuildRecord(**json.loads(path.read_text()))
 
 
+def is_current(folder: Path, text: str, spec: TinySpec) -> bool:
+    """Whether ``folder`` holds a finished build of ``text`` with ``spec``."""
+    record = read_record(folder)
+    return (
+        record is not None
+        and record.corpus_sha256 == hashlib.sha256(text.encode()).hexdigest()
+        and record.spec == asdict(spec)
+    )
+
+
 def ensure_tiny(
     cache_dir: Path, progress: Progress | None = None, spec: TinySpec | None = None
 ) -> Path:
-    """``cache_dir/tiny``: the default tiny model, built (about 10 s) unless already there.
+    """``cache_dir/tiny``: the default tiny model, built (about 10 s) unless a build of the
+    same corpus and spec is already there (an older one, from before an upgrade, is replaced).
 
     The build goes to a temporary folder that is renamed into place, so an interrupted build
     is never used and two processes building at once end with the same complete folder.
     """
     from aiinfra_shared.tinylm.corpus import corpus_text
 
+    spec = spec or TinySpec()
+    text = corpus_text()
     target = cache_dir / "tiny"
-    if (target / RECORD).is_file():
+    if is_current(target, text, spec):
         return target
     cache_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".tiny-", dir=cache_dir))
     try:
-        build(staging, corpus_text(), spec, progress)
-        if target.exists() and not (target / RECORD).is_file():
-            shutil.rmtree(target)
+        build(staging, text, spec, progress)
+        if target.exists() and not is_current(target, text, spec):
+            old = Path(tempfile.mkdtemp(prefix=".tiny-old-", dir=cache_dir)) / "tiny"
+            target.rename(old)  # stale or unfinished: out of the way in one step
+            shutil.rmtree(old.parent, ignore_errors=True)
         try:
             staging.rename(target)
         except OSError:
-            if not (target / RECORD).is_file():  # not another process's finished build
+            if not is_current(target, text, spec):  # not another process's finished build
                 raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
