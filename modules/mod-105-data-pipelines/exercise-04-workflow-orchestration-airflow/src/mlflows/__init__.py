@@ -1,0 +1,1 @@
+"""105-04: ML workflow orchestration with Apache Airflow 3."""
