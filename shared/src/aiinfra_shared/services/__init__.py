@@ -7,7 +7,8 @@ Each launcher is a context manager yielding a :class:`RunningService`::
         client = Redis.from_url(redis.url)
 
 Launchers: ``mlflow``, ``prometheus``, ``alertmanager``, ``kafka`` (Tansu), ``s3`` (moto),
-``redis``, ``postgres``, ``otel`` (Rotel); ``http_process`` runs a server of our own.
+``redis``, ``postgres``, ``otel`` (Rotel), ``k8s`` (kmock); ``http_process`` runs a server of
+our own.
 Python-side clients come from the matching ``aiinfra-shared[...]`` extra; binaries from Debian
 come from
 ``scripts/install-system-deps.sh``. A missing one raises :class:`ServiceNotInstalledError` whose
@@ -39,6 +40,7 @@ LAUNCHERS: dict[str, tuple[str, str, str]] = {
     "redis": ("redis", "redis", "Redis (Debian redis-server)"),
     "postgres": ("postgres", "postgres", "PostgreSQL (Debian)"),
     "otel": ("otel", "otel_collector", "OpenTelemetry collector (Rotel, from the rotel wheel)"),
+    "k8s": ("k8s", "k8s", "Kubernetes API emulator (kmock with a shim) and a kubeconfig"),
 }
 
 
