@@ -183,7 +183,7 @@ def test_missing_binary_names_the_install_command() -> None:
 
 
 def test_unknown_service_lists_the_known_ones() -> None:
-    with pytest.raises(ServiceError, match="known services: alertmanager, kafka, mlflow"):
+    with pytest.raises(ServiceError, match="known services: alertmanager, k8s, kafka, mlflow"):
         launcher("cassandra")
 
 
