@@ -19,6 +19,7 @@ operators depend on it:
 - Namespaces ``default`` and ``kube-system`` exist from the start (Kopf serves a namespace
   only once it sees it), and ``/api/v1/namespaces`` is the Namespace resource (kmock 0.8
   parses it as a prefix).
+- ``metadata.generateName`` makes a unique name (Kopf posts its events that way).
 - A create answers 201 Created (kmock says 200; the kubernetes client then returns None).
 - The bundled list of built-in resources (Deployments, Services, Jobs, ...) is loaded.
 
@@ -220,6 +221,8 @@ class ShimmedEmulator(kmock.KubernetesEmulator):
                     return await self._json_patch(request)
                 if request.action == enums.action.CREATE and isinstance(request.data, dict):
                     meta = request.data.setdefault("metadata", {})
+                    if not meta.get("name") and meta.get("generateName"):
+                        meta["name"] = f"{meta['generateName']}{uuid.uuid4().hex[:5]}"
                     meta.setdefault("uid", str(uuid.uuid4()))
                     meta["resourceVersion"] = self._next_rv()
                     meta.setdefault(

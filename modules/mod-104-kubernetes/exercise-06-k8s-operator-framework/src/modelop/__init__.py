@@ -1,0 +1,1 @@
+"""104-06: a Kopf operator for the MLModel custom resource."""

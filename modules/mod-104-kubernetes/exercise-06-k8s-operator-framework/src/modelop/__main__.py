@@ -1,0 +1,5 @@
+"""``python -m modelop``: the same as the ``modelop`` command."""
+
+from modelop.cli import main
+
+main()

@@ -1,0 +1,158 @@
+"""``modelop demo`` (what ``aiinfra run 104-06`` runs): the operator at work, step by step.
+
+It starts the Kubernetes API emulator (the shared ``k8s`` launcher), applies the CRD, runs the
+operator as a subprocess (``modelop run``, its log in a file), then applies sample MLModels and
+prints the children and status after each step. The emulator runs no controllers, so the demo plays the
+Deployment controller's part and reports pods ready itself; it says so when it does.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from aiinfra_shared.services import start
+from modelop.spec import GROUP, PLURAL, VERSION, crd_manifest
+
+NS = "default"
+
+
+def _wait(check: Callable[[], Any], timeout: float = 20.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            found = check()
+        except Exception:
+            found = None
+        if found:
+            return found
+        time.sleep(0.2)
+    return None
+
+
+def run_demo(console: Console) -> None:
+    os.environ.setdefault("MODELOP_HEALTH_INTERVAL", "1")
+
+    from kubernetes import client, config
+    from modelop.reconcile import Api
+
+    console.rule("[bold]104-06: a Kopf operator for MLModel")
+    with start("k8s") as k8s:
+        os.environ["KUBECONFIG"] = k8s.env["KUBECONFIG"]
+        config.load_kube_config(config_file=k8s.env["KUBECONFIG"])
+        console.print(
+            f"Kubernetes API emulator (kmock) at {k8s.url}; KUBECONFIG={k8s.env['KUBECONFIG']}"
+        )
+        client.ApiextensionsV1Api().create_custom_resource_definition(crd_manifest())
+        models = client.CustomObjectsApi()
+        api = Api()
+
+        def show(title: str, name: str) -> None:
+            table = Table("kind", "name", "detail", title=title)
+            body = models.get_namespaced_custom_object(GROUP, VERSION, NS, PLURAL, name)
+            status = body.get("status") or {}
+            table.add_row(
+                "MLModel",
+                name,
+                f"phase={status.get('phase')} version={status.get('currentVersion')}",
+            )
+            dep = api.read("Deployment", f"{name}-predictor", NS)
+            if dep:
+                env = {
+                    e["name"]: e["value"]
+                    for e in dep["spec"]["template"]["spec"]["containers"][0]["env"]
+                }
+                table.add_row("Deployment", f"{name}-predictor",
+                              f"replicas={dep['spec'].get('replicas', 'HPA')} "
+                              f"MODEL_VERSION={env['MODEL_VERSION']}")  # fmt: skip
+            if api.read("Service", name, NS):
+                table.add_row("Service", name, "ClusterIP :80 -> http")
+            hpa = api.read("HorizontalPodAutoscaler", name, NS)
+            if hpa:
+                bounds = f"{hpa['spec']['minReplicas']}..{hpa['spec']['maxReplicas']}"
+                table.add_row("HorizontalPodAutoscaler", name, bounds)
+            console.print(table)
+
+        def spec_patch(name: str, spec: dict[str, Any]) -> None:
+            models.patch_namespaced_custom_object(GROUP, VERSION, NS, PLURAL, name, {"spec": spec})
+
+        def ready(name: str, count: int) -> None:
+            api.apps.patch_namespaced_deployment_status(
+                f"{name}-predictor", NS, {"status": {"readyReplicas": count, "replicas": count}}
+            )
+
+        def phase(name: str) -> str | None:
+            body = models.get_namespaced_custom_object(GROUP, VERSION, NS, PLURAL, name)
+            return (body.get("status") or {}).get("phase")
+
+        log_path = Path(k8s.env["KUBECONFIG"]).with_name("operator.log")
+        console.print(f"operator: `modelop run -n {NS}` (its log: {log_path})")
+        with log_path.open("w") as log:
+            operator = subprocess.Popen(
+                [sys.executable, "-m", "modelop", "run", "--namespace", NS],
+                stdout=log, stderr=subprocess.STDOUT, env={**os.environ},
+            )  # fmt: skip
+        try:
+            console.rule("1. apply MLModel churn (v1, 2 replicas, no autoscaling)")
+            models.create_namespaced_custom_object(GROUP, VERSION, NS, PLURAL, {
+                "apiVersion": f"{GROUP}/{VERSION}", "kind": "MLModel",
+                "metadata": {"name": "churn"},
+                "spec": {"modelUri": "s3://models/churn", "version": "v1", "replicas": 2,
+                         "autoscaling": {"enabled": False}},
+            })  # fmt: skip
+            _wait(lambda: phase("churn"))
+            show("after create", "churn")
+            console.print("[dim](playing the Deployment controller: 2 pods report ready)[/]")
+            ready("churn", 2)
+            _wait(lambda: phase("churn") == "Ready")
+            show("pods ready", "churn")
+
+            console.rule("2. roll out v2 and scale to 3")
+            spec_patch("churn", {"version": "v2", "replicas": 3})
+            _wait(lambda: api.read("Deployment", "churn-predictor", NS)["spec"]["replicas"] == 3)
+            show("after update", "churn")
+
+            console.rule("3. an MLModel with autoscaling, and one with an invalid spec")
+            models.create_namespaced_custom_object(GROUP, VERSION, NS, PLURAL, {
+                "apiVersion": f"{GROUP}/{VERSION}", "kind": "MLModel", "metadata": {"name": "recs"},
+                "spec": {"modelUri": "s3://models/recs", "version": "2026.11",
+                         "autoscaling": {"minReplicas": 2, "maxReplicas": 8}},
+            })  # fmt: skip
+            models.create_namespaced_custom_object(GROUP, VERSION, NS, PLURAL, {
+                "apiVersion": f"{GROUP}/{VERSION}", "kind": "MLModel",
+                "metadata": {"name": "broken"},
+                "spec": {"modelUri": "ftp://old-server/model", "version": "v1", "replicas": -2},
+            })  # fmt: skip
+            _wait(lambda: api.read("HorizontalPodAutoscaler", "recs", NS))
+            show("autoscaled", "recs")
+            _wait(lambda: phase("broken") == "Invalid")
+            broken = models.get_namespaced_custom_object(GROUP, VERSION, NS, PLURAL, "broken")
+            console.print(
+                f"broken: phase={broken['status']['phase']}: "
+                f"{broken['status']['conditions'][0]['message']}"
+            )
+
+            console.rule("4. delete churn: its children go with it")
+            models.delete_namespaced_custom_object(GROUP, VERSION, NS, PLURAL, "churn")
+            _wait(lambda: api.read("Deployment", "churn-predictor", NS) is None)
+            left = [d.metadata.name for d in api.apps.list_namespaced_deployment(NS).items]
+            console.print(f"Deployments left: {left}")
+            events = client.CoreV1Api().list_namespaced_event(NS).items
+            table = Table("object", "reason", "message", title="events the operator posted")
+            for event in events[-12:]:
+                table.add_row(event.involved_object.name, event.reason, event.message)
+            console.print(table)
+        finally:
+            operator.terminate()
+            try:
+                operator.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                operator.kill()

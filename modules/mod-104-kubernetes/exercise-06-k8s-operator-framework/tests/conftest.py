@@ -1,0 +1,111 @@
+"""One Kubernetes API emulator per session (the shared ``k8s`` launcher), the CRD applied."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from kopf.testing import KopfRunner
+from modelop.reconcile import Api
+from modelop.spec import GROUP, PLURAL, VERSION, crd_manifest
+
+from aiinfra_shared.services import RunningService
+from kubernetes import client, config
+
+os.environ["MODELOP_HEALTH_INTERVAL"] = "0.5"  # read when the handlers module is imported
+_names = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def cluster(k8s_service: RunningService) -> RunningService:
+    """The emulator, ``KUBECONFIG`` pointing at it, the MLModel CRD created."""
+    os.environ["KUBECONFIG"] = k8s_service.env["KUBECONFIG"]
+    config.load_kube_config(config_file=k8s_service.env["KUBECONFIG"])
+    client.ApiextensionsV1Api().create_custom_resource_definition(crd_manifest())
+    return k8s_service
+
+
+@pytest.fixture
+def namespace(cluster: RunningService) -> str:
+    """A fresh namespace for this test (the operator watches it)."""
+    name = f"t{next(_names)}-{int(time.time() * 1000) % 100000}"
+    client.CoreV1Api().create_namespace(
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+    )
+    return name
+
+
+@pytest.fixture
+def operator(namespace: str) -> Iterator[KopfRunner]:
+    """The real operator (``kopf run``) in a thread, watching the test's namespace."""
+    runner = KopfRunner(
+        ["run", "--standalone", "--namespace", namespace, "-m", "modelop.handlers"], timeout=60
+    )
+    with runner:
+        yield runner
+    assert runner.exception is None, runner.output[-3000:]
+
+
+class Kube:
+    """What the tests do to the API: MLModels in one namespace, and waiting for the operator."""
+
+    def __init__(self, namespace: str) -> None:
+        self.namespace = namespace
+        self.models = client.CustomObjectsApi()
+        self.api = Api()
+
+    def create(self, name: str, **spec: Any) -> dict[str, Any]:
+        body = {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": "MLModel",
+            "metadata": {"name": name},
+            "spec": {"modelUri": f"s3://models/{name}", "version": "v1", **spec},
+        }
+        return self.models.create_namespaced_custom_object(
+            GROUP, VERSION, self.namespace, PLURAL, body
+        )
+
+    def get(self, name: str) -> dict[str, Any]:
+        return self.models.get_namespaced_custom_object(
+            GROUP, VERSION, self.namespace, PLURAL, name
+        )
+
+    def patch(self, name: str, spec: dict[str, Any]) -> None:
+        self.models.patch_namespaced_custom_object(
+            GROUP, VERSION, self.namespace, PLURAL, name, {"spec": spec}
+        )
+
+    def delete(self, name: str) -> None:
+        self.models.delete_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, name)
+
+    def child(self, kind: str, name: str) -> dict[str, Any] | None:
+        return self.api.read(kind, name, self.namespace)
+
+    def events(self, name: str) -> list[str]:
+        items = client.CoreV1Api().list_namespaced_event(self.namespace).items
+        return [f"{e.reason}: {e.message}" for e in items if e.involved_object.name == name]
+
+    @staticmethod
+    def eventually(check: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
+        """Poll ``check`` until it returns something truthy (the operator is asynchronous)."""
+        deadline = time.monotonic() + timeout
+        last: Any = None
+        while time.monotonic() < deadline:
+            try:
+                last = check()
+            except (client.exceptions.ApiException, KeyError, TypeError) as exc:
+                last = exc
+            else:
+                if last:
+                    return last
+            time.sleep(0.1)
+        raise AssertionError(f"timed out waiting for {what or check}: last {last!r}")
+
+
+@pytest.fixture
+def kube(namespace: str) -> Kube:
+    return Kube(namespace)
