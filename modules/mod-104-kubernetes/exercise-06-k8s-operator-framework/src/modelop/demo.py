@@ -2,8 +2,8 @@
 
 It starts the Kubernetes API emulator (the shared ``k8s`` launcher), applies the CRD, runs the
 operator as a subprocess (``modelop run``, its log in a file), then applies sample MLModels and
-prints the children and status after each step. The emulator runs no controllers, so the demo plays the
-Deployment controller's part and reports pods ready itself; it says so when it does.
+prints the children and status after each step. The emulator runs no controllers, so the demo
+plays the Deployment controller's part and reports pods ready itself; it says so when it does.
 """
 
 from __future__ import annotations
