@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from aiinfra_shared.crd import openapi_schema
+
 GROUP = "ml.aiinfra.dev"
 VERSION = "v1alpha1"
 PLURAL = "mlmodels"
@@ -85,30 +87,6 @@ def parse_spec(spec: dict[str, Any]) -> tuple[MLModelSpec | None, list[str]]:
         ]
 
 
-def _openapi(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
-    """pydantic's JSON schema turned into a structural OpenAPI v3 schema for a CRD."""
-    if "$ref" in schema:
-        return _openapi(defs[schema["$ref"].split("/")[-1]], defs)
-    if "allOf" in schema and len(schema["allOf"]) == 1:
-        return _openapi(schema["allOf"][0], defs)
-    out: dict[str, Any] = {}
-    for key in ("type", "description", "pattern", "minimum", "maximum", "enum", "minLength"):
-        if key in schema:
-            out[key] = schema[key]
-    if "const" in schema:
-        out["enum"] = [schema["const"]]
-    if schema.get("type") == "object" and "properties" in schema:
-        out["properties"] = {k: _openapi(v, defs) for k, v in schema["properties"].items()}
-        if schema.get("required"):
-            out["required"] = list(schema["required"])
-    return out
-
-
-def spec_schema() -> dict[str, Any]:
-    schema = MLModelSpec.model_json_schema()
-    return _openapi(schema, schema.get("$defs", {}))
-
-
 def crd_manifest() -> dict[str, Any]:
     """The CustomResourceDefinition, its schema generated from :class:`MLModelSpec`."""
     return {
@@ -141,7 +119,7 @@ def crd_manifest() -> dict[str, Any]:
                         "openAPIV3Schema": {
                             "type": "object",
                             "properties": {
-                                "spec": {**spec_schema(), "type": "object"},
+                                "spec": openapi_schema(MLModelSpec),
                                 "status": {
                                     "type": "object",
                                     "x-kubernetes-preserve-unknown-fields": True,

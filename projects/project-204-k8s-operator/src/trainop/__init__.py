@@ -1,0 +1,1 @@
+"""204: a Kopf operator for the MLTrainingJob custom resource."""

@@ -1,0 +1,237 @@
+"""The Kopf handlers of the MLTrainingJob operator (``kopf run -m trainop.handlers``).
+
+One function, :func:`drive`, moves a job through its phases; Kopf calls it on create and
+resume, and a timer calls it every ``TRAINOP_POLL_INTERVAL`` seconds (the job's progress is in
+its Job's status, which the timer reads). It is level-triggered: whatever it finds, it takes
+the next step, so an operator restarted at any point converges.
+
+    Invalid ─ the spec breaks the schema (status says why; nothing is created)
+    Refused ─ the namespace's GPU budget is exceeded (re-checked each poll: admitted later)
+    Running ─ ConfigMap, PVC, headless Service and the attempt's Indexed Job exist
+    Retrying ─ the attempt failed; the next starts after backoff × 2^(attempt-1)
+    Succeeded / Failed ─ terminal; with cleanupPolicy Delete the Job, Service and ConfigMap go
+
+Deleting the MLTrainingJob deletes its children (the PVC too, unless cleanupPolicy is Keep).
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import kopf
+
+from kubernetes import config
+from trainop import children
+from trainop.kube import Api
+from trainop.spec import GROUP, PLURAL, VERSION, MLTrainingJobSpec, parse_spec
+
+POLL_INTERVAL = float(os.environ.get("TRAINOP_POLL_INTERVAL", "5"))
+RESOURCE = (GROUP, VERSION, PLURAL)
+ACTIVE = ("Running", "Retrying")
+
+
+@kopf.on.startup()
+def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+    settings.peering.standalone = True
+    settings.posting.level = 20
+    settings.persistence.finalizer = "ml.aiinfra.dev/trainop"
+    try:
+        config.load_incluster_config()
+    except config.ConfigException:
+        config.load_kube_config(config_file=os.environ.get("KUBECONFIG"))
+
+
+@kopf.on.login()
+def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+    return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def condition(kind: str, ok: bool, reason: str, message: str) -> dict[str, str]:
+    return {"type": kind, "status": "True" if ok else "False", "reason": reason,
+            "message": message, "lastTransitionTime": _iso(_now())}  # fmt: skip
+
+
+def _set_phase(
+    body: kopf.Body, patch: kopf.Patch, phase: str, reason: str, message: str, *, warn: bool = False
+) -> None:
+    status = body.get("status") or {}
+    patch.status["phase"] = phase
+    patch.status["message"] = message
+    patch.status["conditions"] = [condition(phase, phase != "Failed", reason, message)]
+    if status.get("phase") != phase or status.get("message") != message:
+        (kopf.warn if warn else kopf.info)(body, reason=reason, message=message)
+
+
+def gpus_in_use(api: Api, namespace: str, except_name: str) -> int:
+    """GPUs held by the namespace's other admitted, unfinished training jobs."""
+    used = 0
+    listing = api.custom.list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL)
+    for item in listing.get("items", []):
+        if item["metadata"]["name"] == except_name:
+            continue
+        if (item.get("status") or {}).get("phase") in ACTIVE:
+            spec, _ = parse_spec(item.get("spec", {}))
+            used += spec.gpus if spec else 0
+    return used
+
+
+def _ensure_children(api: Api, body: kopf.Body, spec: MLTrainingJobSpec, attempt: int) -> list[str]:
+    name, namespace = body["metadata"]["name"], body["metadata"]["namespace"]
+    made = []
+    for manifest in (
+        children.configmap(name, namespace, spec),
+        children.pvc(name, namespace, spec),
+        children.headless_service(name, namespace, spec),
+        children.job(name, namespace, spec, attempt),
+    ):
+        kopf.adopt(manifest, owner=body)
+        if api.ensure(manifest):
+            made.append(f"{manifest['kind']}/{manifest['metadata']['name']}")
+    return made
+
+
+def _job_outcome(job: dict[str, Any], workers: int) -> tuple[str | None, str]:
+    """("Complete" | "Failed" | None, reason) from a Job's status."""
+    status = job.get("status") or {}
+    for cond in status.get("conditions") or []:
+        if cond.get("status") == "True" and cond.get("type") in ("Complete", "Failed"):
+            return cond["type"], cond.get("reason") or cond["type"]
+    if int(status.get("succeeded") or 0) >= workers:
+        return "Complete", "AllWorkersSucceeded"
+    if int(status.get("failed") or 0) > 0:
+        return "Failed", "WorkerFailed"
+    return None, ""
+
+
+def _cleanup(api: Api, name: str, namespace: str, attempt: int, *, pvc: bool) -> None:
+    api.delete("Job", children.job_name(name, attempt), namespace)
+    api.delete("Service", name, namespace)
+    api.delete("ConfigMap", f"{name}-hparams", namespace)
+    if pvc:
+        api.delete("PersistentVolumeClaim", f"{name}-checkpoints", namespace)
+
+
+_locks: dict[str, threading.Lock] = collections.defaultdict(threading.Lock)
+_deleting: set[str] = set()
+
+
+def drive(body: kopf.Body, patch: kopf.Patch, logger: Any) -> None:
+    """Take the next step for this training job, one step at a time per job: the create
+    handler, the timer and the delete handler of one object never overlap (Kopf may run a
+    timer while a deletion starts; without the lock it could recreate a child just deleted)."""
+    uid = body["metadata"]["uid"]
+    with _locks[uid]:
+        if uid in _deleting:
+            return
+        _drive(body, patch, logger)
+
+
+def _drive(body: kopf.Body, patch: kopf.Patch, logger: Any) -> None:
+    status = body.get("status") or {}
+    phase = status.get("phase")
+    if phase in ("Succeeded", "Failed") or body["metadata"].get("deletionTimestamp"):
+        return  # finished, or being deleted (the delete handler owns the children now)
+    name, namespace = body["metadata"]["name"], body["metadata"]["namespace"]
+    spec, problems = parse_spec(dict(body.get("spec", {})))
+    if spec is None:
+        _set_phase(body, patch, "Invalid", "InvalidSpec", "; ".join(problems), warn=True)
+        return
+    api = Api()
+    attempt = int(status.get("attempt") or 1)
+    patch.status["gpus"] = spec.gpus
+    if phase not in ACTIVE:  # admission: the GPU budget
+        quota = api.gpu_quota(namespace)
+        if quota is not None and spec.gpus:
+            used = gpus_in_use(api, namespace, name)
+            if used + spec.gpus > quota:
+                _set_phase(body, patch, "Refused", "QuotaExceeded",
+                           f"needs {spec.gpus} GPUs; {used} of the namespace's {quota} are in use",
+                           warn=True)  # fmt: skip
+                return
+        patch.status["startedAt"] = _iso(_now())
+    if phase == "Retrying":
+        due = datetime.strptime(status["nextRetryAt"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+        if _now() < due:
+            return
+        api.delete("Job", children.job_name(name, attempt), namespace)
+        attempt += 1
+    made = _ensure_children(api, body, spec, attempt)
+    for child in made:
+        kopf.info(body, reason="Created", message=child)
+    patch.status["attempt"] = attempt
+    patch.status["job"] = children.job_name(name, attempt)
+    if spec.mlflow:
+        patch.status["mlflowRunLink"] = (
+            f"{spec.mlflow.trackingUri.rstrip('/')}/#/experiments?searchFilter="
+            f"attributes.run_name%3D%27{children.job_name(name, attempt)}%27"
+        )
+    job = api.read("Job", children.job_name(name, attempt), namespace) or {}
+    outcome, reason = _job_outcome(job, spec.workers)
+    if outcome is None:
+        if phase != "Running":
+            _set_phase(body, patch, "Running", "AttemptStarted",
+                       f"attempt {attempt}: {spec.workers} workers, {spec.gpus} GPUs")  # fmt: skip
+        return
+    if outcome == "Complete":
+        patch.status["completionTime"] = _iso(_now())
+        _set_phase(body, patch, "Succeeded", "TrainingComplete", f"attempt {attempt} completed")
+        if spec.cleanupPolicy == "Delete":
+            _cleanup(api, name, namespace, attempt, pvc=False)
+        return
+    retryable = reason != "DeadlineExceeded" and attempt <= spec.backoffLimit
+    if not retryable:
+        why = "the deadline passed" if reason == "DeadlineExceeded" else "no retries left"
+        _set_phase(body, patch, "Failed", reason, f"attempt {attempt} failed ({reason}); {why}",
+                   warn=True)  # fmt: skip
+        if spec.cleanupPolicy == "Delete":
+            _cleanup(api, name, namespace, attempt, pvc=False)
+        return
+    wait = children.backoff_seconds(spec, attempt)
+    patch.status["nextRetryAt"] = (_now() + timedelta(seconds=wait)).strftime(
+        "%Y-%m-%dT%H:%M:%S.%fZ"
+    )
+    patch.status["failures"] = int(status.get("failures") or 0) + 1
+    _set_phase(body, patch, "Retrying", "AttemptFailed",
+               f"attempt {attempt} failed ({reason}); retry {attempt + 1} in {wait:g} s",
+               warn=True)  # fmt: skip
+    logger.info("attempt %s failed; retrying in %s s", attempt, wait)
+
+
+@kopf.on.create(*RESOURCE)
+@kopf.on.resume(*RESOURCE)
+def start_job(body: kopf.Body, patch: kopf.Patch, logger: Any, **_: Any) -> None:
+    drive(body, patch, logger)
+
+
+@kopf.timer(*RESOURCE, interval=POLL_INTERVAL, initial_delay=POLL_INTERVAL)
+def poll(body: kopf.Body, patch: kopf.Patch, logger: Any, **_: Any) -> None:
+    drive(body, patch, logger)
+
+
+@kopf.on.delete(*RESOURCE)
+def delete_job(body: kopf.Body, logger: Any, **_: Any) -> None:
+    uid = body["metadata"]["uid"]
+    with _locks[uid]:  # waits for a step in flight, and no step starts after this
+        _deleting.add(uid)
+    spec, _ = parse_spec(dict(body.get("spec", {})))
+    keep = spec is not None and spec.cleanupPolicy == "Keep"
+    api = Api()
+    name, namespace = body["metadata"]["name"], body["metadata"]["namespace"]
+    for job in api.list_jobs(namespace, name):
+        api.delete("Job", job["metadata"]["name"], namespace)
+    _cleanup(
+        api, name, namespace, int((body.get("status") or {}).get("attempt") or 1), pvc=not keep
+    )
+    logger.info("children deleted%s", " (checkpoints kept)" if keep else "")

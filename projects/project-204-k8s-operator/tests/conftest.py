@@ -1,0 +1,125 @@
+"""One Kubernetes API emulator per session (the shared ``k8s`` launcher), the CRD applied."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from kopf.testing import KopfRunner
+from trainop.kube import Api
+from trainop.spec import GROUP, PLURAL, VERSION, crd_manifest
+
+from aiinfra_shared.services import RunningService
+from kubernetes import client, config
+
+os.environ["TRAINOP_POLL_INTERVAL"] = "0.3"  # read when the handlers module is imported
+_names = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def cluster(k8s_service: RunningService) -> RunningService:
+    os.environ["KUBECONFIG"] = k8s_service.env["KUBECONFIG"]
+    config.load_kube_config(config_file=k8s_service.env["KUBECONFIG"])
+    client.ApiextensionsV1Api().create_custom_resource_definition(crd_manifest())
+    return k8s_service
+
+
+@pytest.fixture
+def namespace(cluster: RunningService) -> str:
+    name = f"t{next(_names)}-{int(time.time() * 1000) % 100000}"
+    client.CoreV1Api().create_namespace(
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+    )
+    return name
+
+
+def runner(namespace: str) -> KopfRunner:
+    return KopfRunner(
+        ["run", "--standalone", "--namespace", namespace, "-m", "trainop.handlers"], timeout=60
+    )
+
+
+@pytest.fixture
+def make_runner(namespace: str) -> Callable[[], KopfRunner]:
+    """A fresh operator runner for the test's namespace (to stop and start it)."""
+    return lambda: runner(namespace)
+
+
+@pytest.fixture
+def operator(namespace: str) -> Iterator[KopfRunner]:
+    """The real operator (``kopf run``) in a thread, watching the test's namespace."""
+    with runner(namespace) as running:
+        yield running
+    assert running.exception is None, running.output[-3000:]
+
+
+class Kube:
+    """MLTrainingJobs in one namespace, the Jobs' status driven by hand, waiting helpers."""
+
+    def __init__(self, namespace: str) -> None:
+        self.namespace = namespace
+        self.api = Api()
+
+    def create(self, name: str, **spec: Any) -> dict[str, Any]:
+        body = {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": "MLTrainingJob",
+            "metadata": {"name": name},
+            "spec": {"image": "aiinfra/ddptrain:0.1.0", "command": ["ddptrain", "train"], **spec},
+        }
+        return self.api.custom.create_namespaced_custom_object(
+            GROUP, VERSION, self.namespace, PLURAL, body
+        )
+
+    def get(self, name: str) -> dict[str, Any]:
+        return self.api.custom.get_namespaced_custom_object(
+            GROUP, VERSION, self.namespace, PLURAL, name
+        )
+
+    def status(self, name: str) -> dict[str, Any]:
+        return self.get(name).get("status") or {}
+
+    def delete(self, name: str) -> None:
+        self.api.custom.delete_namespaced_custom_object(
+            GROUP, VERSION, self.namespace, PLURAL, name
+        )
+
+    def child(self, kind: str, name: str) -> dict[str, Any] | None:
+        return self.api.read(kind, name, self.namespace)
+
+    def finish(self, job: str, *, ok: bool, reason: str = "") -> None:
+        """Play the Job controller: mark a Job complete or failed (the emulator runs none)."""
+        cond = {"type": "Complete" if ok else "Failed", "status": "True"}
+        if reason:
+            cond["reason"] = reason
+        self.api.batch.patch_namespaced_job_status(
+            job, self.namespace, {"status": {"conditions": [cond], "failed": 0 if ok else 1}}
+        )
+
+    def events(self, name: str) -> list[str]:
+        items = client.CoreV1Api().list_namespaced_event(self.namespace).items
+        return [f"{e.reason}: {e.message}" for e in items if e.involved_object.name == name]
+
+    @staticmethod
+    def eventually(check: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
+        deadline = time.monotonic() + timeout
+        last: Any = None
+        while time.monotonic() < deadline:
+            try:
+                last = check()
+            except (client.exceptions.ApiException, KeyError, TypeError) as exc:
+                last = exc
+            else:
+                if last:
+                    return last
+            time.sleep(0.1)
+        raise AssertionError(f"timed out waiting for {what or check}: last {last!r}")
+
+
+@pytest.fixture
+def kube(namespace: str) -> Kube:
+    return Kube(namespace)

@@ -1,0 +1,133 @@
+"""The real operator (Kopf, in a thread) against the API emulator; the tests play the Job
+controller by writing the Jobs' status."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from kopf.testing import KopfRunner
+
+from kubernetes import client
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_job_runs_its_children_and_succeeds_with_cleanup(kube: Any, operator: KopfRunner) -> None:
+    kube.create("resnet", workers=2, gpusPerWorker=1, hyperparameters={"lr": 0.01})
+    kube.eventually(lambda: kube.status("resnet").get("phase") == "Running", what="Running")
+    for kind, name in (("ConfigMap", "resnet-hparams"),
+                       ("PersistentVolumeClaim", "resnet-checkpoints"),
+                       ("Service", "resnet"), ("Job", "resnet-attempt-1")):  # fmt: skip
+        made = kube.child(kind, name)
+        assert made is not None, (kind, name)
+        assert made["metadata"]["ownerReferences"][0]["name"] == "resnet"
+    status = kube.status("resnet")
+    assert (status["attempt"], status["job"], status["gpus"]) == (1, "resnet-attempt-1", 2)
+
+    kube.finish("resnet-attempt-1", ok=True)
+    kube.eventually(lambda: kube.status("resnet").get("phase") == "Succeeded", what="Succeeded")
+    kube.eventually(lambda: kube.child("Job", "resnet-attempt-1") is None, what="Job cleaned up")
+    assert kube.child("Service", "resnet") is None
+    assert kube.child("ConfigMap", "resnet-hparams") is None
+    assert kube.child("PersistentVolumeClaim", "resnet-checkpoints") is not None  # checkpoints stay
+
+
+def test_a_failed_attempt_is_retried_with_backoff_then_gives_up(
+    kube: Any, operator: KopfRunner
+) -> None:
+    kube.create("flaky", backoffLimit=1, backoffSeconds=1, cleanupPolicy="Keep")
+    kube.eventually(lambda: kube.child("Job", "flaky-attempt-1"), what="attempt 1")
+    kube.finish("flaky-attempt-1", ok=False)
+    retrying = kube.eventually(
+        lambda: kube.status("flaky") if kube.status("flaky").get("phase") == "Retrying" else None,
+        what="Retrying",
+    )
+    assert "retry 2 in 1 s" in retrying["message"]
+    assert kube.child("Job", "flaky-attempt-2") is None  # not before the backoff
+    kube.eventually(lambda: kube.child("Job", "flaky-attempt-2"), what="attempt 2")
+    assert kube.child("Job", "flaky-attempt-1") is None
+    kube.eventually(lambda: kube.status("flaky").get("phase") == "Running")
+    assert kube.status("flaky")["attempt"] == 2
+
+    kube.finish("flaky-attempt-2", ok=False)
+    failed = kube.eventually(
+        lambda: kube.status("flaky") if kube.status("flaky").get("phase") == "Failed" else None
+    )
+    assert "no retries left" in failed["message"]
+    assert failed["failures"] == 1
+    assert kube.child("Job", "flaky-attempt-2") is not None  # cleanupPolicy: Keep
+    assert any(e.startswith("AttemptFailed") for e in kube.events("flaky"))
+
+
+def test_a_deadline_is_not_retried(kube: Any, operator: KopfRunner) -> None:
+    kube.create("slow", activeDeadlineSeconds=60, backoffLimit=3, backoffSeconds=1)
+    made = kube.eventually(lambda: kube.child("Job", "slow-attempt-1"))
+    assert made["spec"]["activeDeadlineSeconds"] == 60
+    kube.finish("slow-attempt-1", ok=False, reason="DeadlineExceeded")
+    failed = kube.eventually(
+        lambda: kube.status("slow") if kube.status("slow").get("phase") == "Failed" else None
+    )
+    assert "the deadline passed" in failed["message"]
+
+
+def test_the_gpu_quota_refuses_then_admits(kube: Any, operator: KopfRunner) -> None:
+    client.CoreV1Api().create_namespaced_resource_quota(kube.namespace, {
+        "apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "gpus"},
+        "spec": {"hard": {"requests.nvidia.com/gpu": "4"}},
+    })  # fmt: skip
+    kube.create("big", workers=2, gpusPerWorker=2)  # 4 GPUs: fits
+    kube.eventually(lambda: kube.status("big").get("phase") == "Running", what="big admitted")
+    kube.create("more", workers=1, gpusPerWorker=1)  # 5 > 4: refused
+    refused = kube.eventually(
+        lambda: kube.status("more") if kube.status("more").get("phase") == "Refused" else None
+    )
+    assert refused["message"] == "needs 1 GPUs; 4 of the namespace's 4 are in use"
+    assert kube.child("Job", "more-attempt-1") is None
+    kube.create("cpu-only", workers=3)  # no GPUs: never refused
+    kube.eventually(lambda: kube.status("cpu-only").get("phase") == "Running")
+    kube.finish("big-attempt-1", ok=True)
+    kube.eventually(lambda: kube.status("more").get("phase") == "Running", what="admitted later")
+
+
+def test_an_invalid_spec_creates_nothing(kube: Any, operator: KopfRunner) -> None:
+    kube.create("bad", workers=0, gpusPerWorker=12)
+    invalid = kube.eventually(
+        lambda: kube.status("bad") if kube.status("bad").get("phase") == "Invalid" else None
+    )
+    assert "spec.workers" in invalid["message"]
+    assert "spec.gpusPerWorker" in invalid["message"]
+    assert kube.child("ConfigMap", "bad-hparams") is None
+
+
+def test_deleting_the_job_deletes_its_children(kube: Any, operator: KopfRunner) -> None:
+    kube.create("gone")
+    kube.eventually(lambda: kube.child("Job", "gone-attempt-1"))
+    kube.delete("gone")
+    for kind, name in (("Job", "gone-attempt-1"), ("Service", "gone"),
+                       ("ConfigMap", "gone-hparams"),
+                       ("PersistentVolumeClaim", "gone-checkpoints")):  # fmt: skip
+        kube.eventually(lambda k=kind, n=name: kube.child(k, n) is None, what=f"{kind} deleted")
+    kube.eventually(lambda: not kube.api.custom.list_namespaced_custom_object(
+        "ml.aiinfra.dev", "v1alpha1", kube.namespace, "mltrainingjobs")["items"])  # fmt: skip
+
+
+def test_a_restarted_operator_converges_without_duplicates(
+    kube: Any, make_runner: Callable[[], KopfRunner]
+) -> None:
+    with make_runner() as first:
+        kube.create("resume", workers=2, backoffSeconds=1)
+        kube.eventually(lambda: kube.child("Job", "resume-attempt-1"), what="first run")
+    assert first.exception is None
+    # While no operator runs: the Service is deleted and the attempt fails.
+    kube.api.delete("Service", "resume", kube.namespace)
+    kube.finish("resume-attempt-1", ok=False)
+    with make_runner() as second:
+        kube.eventually(lambda: kube.child("Service", "resume"), what="Service back")
+        kube.eventually(lambda: kube.child("Job", "resume-attempt-2"), what="retried")
+    assert second.exception is None
+    jobs = [j["metadata"]["name"] for j in kube.api.list_jobs(kube.namespace, "resume")]
+    assert jobs == ["resume-attempt-2"]
+    services = kube.api.core.list_namespaced_service(kube.namespace).items
+    assert [s.metadata.name for s in services] == ["resume"]
