@@ -54,3 +54,66 @@ def openapi_schema(model: type[BaseModel]) -> dict[str, Any]:
     """The structural OpenAPI v3 schema of a pydantic model (an object)."""
     schema = model.model_json_schema()
     return {**_structural(schema, schema.get("$defs", {})), "type": "object"}
+
+
+def crd_manifest(
+    model: type[BaseModel],
+    *,
+    group: str,
+    version: str,
+    kind: str,
+    plural: str,
+    short_names: list[str],
+    columns: list[tuple[str, str, str]],
+) -> dict[str, Any]:
+    """A namespaced CRD with a status subresource, ``spec`` typed by ``model``.
+
+    Args:
+        model: The pydantic model of ``spec``.
+        group: API group, e.g. ``ml.aiinfra.dev``.
+        version: API version, e.g. ``v1alpha1``.
+        kind: e.g. ``MLModel``.
+        plural: e.g. ``mlmodels``.
+        short_names: ``kubectl get`` aliases.
+        columns: ``(name, type, jsonPath)`` of the printer columns (Age is added).
+    """
+    printer = [{"name": n, "type": t, "jsonPath": p} for n, t, p in columns]
+    printer.append({"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"})
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.{group}"},
+        "spec": {
+            "group": group,
+            "scope": "Namespaced",
+            "names": {
+                "plural": plural,
+                "singular": kind.lower(),
+                "kind": kind,
+                "shortNames": short_names,
+                "categories": ["aiinfra"],
+            },
+            "versions": [
+                {
+                    "name": version,
+                    "served": True,
+                    "storage": True,
+                    "subresources": {"status": {}},
+                    "additionalPrinterColumns": printer,
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "properties": {
+                                "spec": openapi_schema(model),
+                                "status": {
+                                    "type": "object",
+                                    "x-kubernetes-preserve-unknown-fields": True,
+                                },
+                            },
+                            "required": ["spec"],
+                        }
+                    },
+                }
+            ],
+        },
+    }

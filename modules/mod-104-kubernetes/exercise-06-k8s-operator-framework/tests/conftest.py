@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,6 +13,7 @@ from kopf.testing import KopfRunner
 from modelop.reconcile import Api
 from modelop.spec import GROUP, PLURAL, VERSION, crd_manifest
 
+from aiinfra_shared.operators import eventually
 from aiinfra_shared.services import RunningService
 from kubernetes import client, config
 
@@ -89,21 +90,7 @@ class Kube:
         items = client.CoreV1Api().list_namespaced_event(self.namespace).items
         return [f"{e.reason}: {e.message}" for e in items if e.involved_object.name == name]
 
-    @staticmethod
-    def eventually(check: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
-        """Poll ``check`` until it returns something truthy (the operator is asynchronous)."""
-        deadline = time.monotonic() + timeout
-        last: Any = None
-        while time.monotonic() < deadline:
-            try:
-                last = check()
-            except (client.exceptions.ApiException, KeyError, TypeError) as exc:
-                last = exc
-            else:
-                if last:
-                    return last
-            time.sleep(0.1)
-        raise AssertionError(f"timed out waiting for {what or check}: last {last!r}")
+    eventually = staticmethod(eventually)
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -12,7 +10,6 @@ from rich.console import Console
 
 from aiinfra_shared.entrypoint import run_typer
 from aiinfra_shared.logging import configure
-from trainop.errors import TrainopError
 from trainop.spec import crd_manifest
 
 app = typer.Typer(
@@ -46,15 +43,9 @@ def run(
     ] = None,
 ) -> None:
     """Run the operator (``kopf run --standalone -m trainop.handlers``) until Ctrl-C."""
-    import kopf
+    from aiinfra_shared.operators import run_operator
 
-    if kubeconfig:
-        if not Path(kubeconfig).is_file():
-            raise TrainopError(f"no such kubeconfig: {kubeconfig}")
-        os.environ["KUBECONFIG"] = kubeconfig
-    import trainop.handlers  # noqa: F401  (registers the handlers)
-
-    kopf.run(standalone=True, namespaces=namespace or [], clusterwide=not namespace)
+    run_operator("trainop.handlers", namespace, kubeconfig)
 
 
 @app.command()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from aiinfra_shared.operators import eventually
 from aiinfra_shared.services import start
 from trainop.spec import GROUP, PLURAL, VERSION, crd_manifest
 
@@ -26,16 +26,7 @@ NS = "default"
 
 
 def _wait(check: Callable[[], Any], timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            found = check()
-        except Exception:
-            found = None
-        if found:
-            return found
-        time.sleep(0.2)
-    return None
+    return eventually(check, timeout, raise_on_timeout=False)
 
 
 def run_demo(console: Console) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 
 import kopf
 
-from kubernetes import config
+from aiinfra_shared import operators
 from trainop import children
 from trainop.kube import Api
 from trainop.spec import GROUP, PLURAL, VERSION, MLTrainingJobSpec, parse_spec
@@ -35,19 +35,12 @@ ACTIVE = ("Running", "Retrying")
 
 
 @kopf.on.startup()
-def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
-    settings.peering.standalone = True
-    settings.posting.level = 20
-    settings.persistence.finalizer = "ml.aiinfra.dev/trainop"
-    try:
-        config.load_incluster_config()
-    except config.ConfigException:
-        config.load_kube_config(config_file=os.environ.get("KUBECONFIG"))
+def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
+    """Standalone, events for INFO and up, our finalizer, the client configured."""
+    operators.configure(settings, finalizer="ml.aiinfra.dev/trainop")
 
 
-@kopf.on.login()
-def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
-    return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
+kopf.on.login()(operators.login)
 
 
 def _now() -> datetime:

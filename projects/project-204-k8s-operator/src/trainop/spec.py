@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from aiinfra_shared.crd import openapi_schema
+from aiinfra_shared.crd import crd_manifest as shared_crd
 
 GROUP = "ml.aiinfra.dev"
 VERSION = "v1alpha1"
@@ -70,50 +70,10 @@ def parse_spec(spec: dict[str, Any]) -> tuple[MLTrainingJobSpec | None, list[str
 
 def crd_manifest() -> dict[str, Any]:
     """The CustomResourceDefinition, its schema generated from :class:`MLTrainingJobSpec`."""
-    columns = [
-        ("Workers", "integer", ".spec.workers"),
-        ("GPUs/worker", "integer", ".spec.gpusPerWorker"),
-        ("Phase", "string", ".status.phase"),
-        ("Attempt", "integer", ".status.attempt"),
-        ("Age", "date", ".metadata.creationTimestamp"),
-    ]
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"{PLURAL}.{GROUP}"},
-        "spec": {
-            "group": GROUP,
-            "scope": "Namespaced",
-            "names": {
-                "plural": PLURAL,
-                "singular": "mltrainingjob",
-                "kind": KIND,
-                "shortNames": ["mltj"],
-                "categories": ["aiinfra"],
-            },
-            "versions": [
-                {
-                    "name": VERSION,
-                    "served": True,
-                    "storage": True,
-                    "subresources": {"status": {}},
-                    "additionalPrinterColumns": [
-                        {"name": n, "type": t, "jsonPath": p} for n, t, p in columns
-                    ],
-                    "schema": {
-                        "openAPIV3Schema": {
-                            "type": "object",
-                            "properties": {
-                                "spec": openapi_schema(MLTrainingJobSpec),
-                                "status": {
-                                    "type": "object",
-                                    "x-kubernetes-preserve-unknown-fields": True,
-                                },
-                            },
-                            "required": ["spec"],
-                        }
-                    },
-                }
-            ],
-        },
-    }
+    return shared_crd(
+        MLTrainingJobSpec, group=GROUP, version=VERSION, kind=KIND, plural=PLURAL,
+        short_names=["mltj"],
+        columns=[("Workers", "integer", ".spec.workers"),
+                 ("GPUs/worker", "integer", ".spec.gpusPerWorker"),
+                 ("Phase", "string", ".status.phase"), ("Attempt", "integer", ".status.attempt")],
+    )  # fmt: skip

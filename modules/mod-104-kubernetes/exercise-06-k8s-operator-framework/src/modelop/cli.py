@@ -5,8 +5,6 @@ Exit codes: 0 done, 1 bad input or no API server (one line on stderr), 2 bad usa
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,7 +13,6 @@ from rich.console import Console
 
 from aiinfra_shared.entrypoint import run_typer
 from aiinfra_shared.logging import configure
-from modelop.errors import ModelopError
 from modelop.spec import crd_manifest
 
 app = typer.Typer(
@@ -49,15 +46,9 @@ def run(
     ] = None,
 ) -> None:
     """Run the operator (``kopf run --standalone -m modelop.handlers``) until Ctrl-C."""
-    import kopf
+    from aiinfra_shared.operators import run_operator
 
-    if kubeconfig:
-        if not Path(kubeconfig).is_file():
-            raise ModelopError(f"no such kubeconfig: {kubeconfig}")
-        os.environ["KUBECONFIG"] = kubeconfig
-    import modelop.handlers  # noqa: F401  (registers the handlers)
-
-    kopf.run(standalone=True, namespaces=namespace or [], clusterwide=not namespace)
+    run_operator("modelop.handlers", namespace, kubeconfig)
 
 
 @app.command()

@@ -24,7 +24,7 @@ from typing import Any
 
 import kopf
 
-from kubernetes import config
+from aiinfra_shared import operators
 from modelop.reconcile import Api, Outcome, delete_children, reconcile
 from modelop.spec import GROUP, PLURAL, VERSION, MLModelSpec, parse_spec
 
@@ -33,23 +33,12 @@ RESOURCE = (GROUP, VERSION, PLURAL)
 
 
 @kopf.on.startup()
-def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
-    """Standalone (no peering objects), events for info and up, the client configured."""
-    settings.peering.standalone = True
-    settings.posting.level = 20  # logging.INFO: handler progress becomes Kubernetes events
-    settings.persistence.finalizer = "ml.aiinfra.dev/modelop"
-    try:
-        config.load_incluster_config()
-    except config.ConfigException:
-        # The client reads $KUBECONFIG when it is imported; read it now instead.
-        config.load_kube_config(config_file=os.environ.get("KUBECONFIG"))
+def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
+    """Standalone, events for INFO and up, our finalizer, the client configured."""
+    operators.configure(settings, finalizer="ml.aiinfra.dev/modelop")
 
 
-@kopf.on.login()
-def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
-    """In a pod: its service account; elsewhere: ``$KUBECONFIG`` as it is now (the kubernetes
-    client's own default path is fixed when it is imported)."""
-    return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
+kopf.on.login()(operators.login)
 
 
 def condition(kind: str, ok: bool, reason: str, message: str) -> dict[str, str]:

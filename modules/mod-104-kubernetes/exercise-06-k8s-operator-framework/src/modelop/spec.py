@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from aiinfra_shared.crd import openapi_schema
+from aiinfra_shared.crd import crd_manifest as shared_crd
 
 GROUP = "ml.aiinfra.dev"
 VERSION = "v1alpha1"
@@ -89,46 +89,8 @@ def parse_spec(spec: dict[str, Any]) -> tuple[MLModelSpec | None, list[str]]:
 
 def crd_manifest() -> dict[str, Any]:
     """The CustomResourceDefinition, its schema generated from :class:`MLModelSpec`."""
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"{PLURAL}.{GROUP}"},
-        "spec": {
-            "group": GROUP,
-            "scope": "Namespaced",
-            "names": {
-                "plural": PLURAL,
-                "singular": "mlmodel",
-                "kind": KIND,
-                "shortNames": ["mlm"],
-                "categories": ["aiinfra"],
-            },
-            "versions": [
-                {
-                    "name": VERSION,
-                    "served": True,
-                    "storage": True,
-                    "subresources": {"status": {}},
-                    "additionalPrinterColumns": [
-                        {"name": "Version", "type": "string", "jsonPath": ".spec.version"},
-                        {"name": "Replicas", "type": "integer", "jsonPath": ".spec.replicas"},
-                        {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
-                        {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
-                    ],
-                    "schema": {
-                        "openAPIV3Schema": {
-                            "type": "object",
-                            "properties": {
-                                "spec": openapi_schema(MLModelSpec),
-                                "status": {
-                                    "type": "object",
-                                    "x-kubernetes-preserve-unknown-fields": True,
-                                },
-                            },
-                            "required": ["spec"],
-                        }
-                    },
-                }
-            ],
-        },
-    }
+    return shared_crd(
+        MLModelSpec, group=GROUP, version=VERSION, kind=KIND, plural=PLURAL, short_names=["mlm"],
+        columns=[("Version", "string", ".spec.version"), ("Replicas", "integer", ".spec.replicas"),
+                 ("Phase", "string", ".status.phase")],
+    )  # fmt: skip

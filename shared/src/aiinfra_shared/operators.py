@@ -1,0 +1,89 @@
+"""What every Kopf operator of this repository does the same way (104-06, 204).
+
+- :func:`configure`: standalone (no peering objects), events for INFO and up, our finalizer
+  name, and the kubernetes client configured in-cluster or from ``$KUBECONFIG`` *as it is now*
+  (the client fixes its default path when it is imported).
+- :func:`login`: Kopf's credentials the same way (a service account in a pod, else
+  ``$KUBECONFIG``); register it with ``kopf.on.login()(login)``.
+- :func:`run_operator`: what an operator's ``run`` command does.
+- :func:`eventually`: poll until something holds (tests and demos wait on the operator).
+
+Kopf is imported inside the functions: it comes with the ``k8s`` extra.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from aiinfra_shared.errors import AiinfraError
+
+
+def configure(settings: Any, finalizer: str) -> None:
+    """The body of an operator's ``@kopf.on.startup()`` handler."""
+    from kubernetes import config
+
+    settings.peering.standalone = True
+    settings.posting.level = 20  # logging.INFO: handler progress becomes Kubernetes events
+    settings.persistence.finalizer = finalizer
+    try:
+        config.load_incluster_config()  # type: ignore[no-untyped-call]
+    except config.ConfigException:
+        config.load_kube_config(config_file=os.environ.get("KUBECONFIG"))  # type: ignore[no-untyped-call]
+
+
+def login(**kwargs: Any) -> Any:
+    """A ``@kopf.on.login()`` handler: service account in a pod, else ``$KUBECONFIG`` now."""
+    import kopf
+
+    return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
+
+
+def run_operator(handlers: str, namespaces: list[str] | None, kubeconfig: str | None) -> None:
+    """Run the operator whose handlers live in module ``handlers`` until Ctrl-C.
+
+    Raises:
+        AiinfraError: ``kubeconfig`` names no file.
+    """
+    import kopf
+
+    if kubeconfig:
+        if not Path(kubeconfig).is_file():
+            raise AiinfraError(f"no such kubeconfig: {kubeconfig}")
+        os.environ["KUBECONFIG"] = kubeconfig
+    importlib.import_module(handlers)  # registers the handlers
+    kopf.run(standalone=True, namespaces=namespaces or [], clusterwide=not namespaces)
+
+
+def eventually(
+    check: Callable[[], Any],
+    timeout: float = 20.0,
+    what: str = "",
+    *,
+    interval: float = 0.1,
+    raise_on_timeout: bool = True,
+) -> Any:
+    """Poll ``check`` until it returns something truthy and return that.
+
+    A ``check`` that raises (a 404 while the operator is still working, a missing key) counts
+    as not yet. On timeout: AssertionError naming ``what`` and the last result, or None when
+    ``raise_on_timeout`` is False.
+    """
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+        except Exception as exc:
+            last = exc
+        else:
+            if last:
+                return last
+        time.sleep(interval)
+    if raise_on_timeout:
+        raise AssertionError(f"timed out waiting for {what or check}: last {last!r}")
+    return None
