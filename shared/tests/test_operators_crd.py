@@ -64,3 +64,23 @@ def test_eventually_waits_retries_through_errors_and_times_out() -> None:
     with pytest.raises(AssertionError, match="timed out waiting for the moon: last 0"):
         eventually(lambda: 0, timeout=0.05, what="the moon", interval=0.01)
     assert eventually(lambda: 0, timeout=0.05, interval=0.01, raise_on_timeout=False) is None
+
+
+def test_operator_app_prints_the_crd_and_refuses_a_missing_kubeconfig() -> None:
+    from typer.testing import CliRunner
+
+    from aiinfra_shared.errors import AiinfraError
+    from aiinfra_shared.operators import operator_app
+
+    shown: list[object] = []
+    app = operator_app(
+        help_text="test operator", handlers="nothing.here",
+        crd=lambda: {"kind": "CustomResourceDefinition"}, demo=shown.append, demo_help="demo",
+    )  # fmt: skip
+    runner = CliRunner()
+    assert runner.invoke(app, ["crd"]).output == "kind: CustomResourceDefinition\n"
+    refused = runner.invoke(app, ["run", "--kubeconfig", "/no/such/file"])
+    assert isinstance(refused.exception, AiinfraError)
+    assert "no such kubeconfig: /no/such/file" in str(refused.exception)
+    assert runner.invoke(app, ["demo"]).exit_code == 0
+    assert len(shown) == 1

@@ -2,40 +2,33 @@
 
 from __future__ import annotations
 
-import itertools
 import os
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from kopf.testing import KopfRunner
+from kubernetes import client
 from trainop.kube import Api
 from trainop.spec import GROUP, PLURAL, VERSION, crd_manifest
 
 from aiinfra_shared.operators import eventually
 from aiinfra_shared.services import RunningService
-from kubernetes import client, config
 
 os.environ["TRAINOP_POLL_INTERVAL"] = "0.3"  # read when the handlers module is imported
-_names = itertools.count()
 
 
 @pytest.fixture(scope="session")
-def cluster(k8s_service: RunningService) -> RunningService:
-    os.environ["KUBECONFIG"] = k8s_service.env["KUBECONFIG"]
-    config.load_kube_config(config_file=k8s_service.env["KUBECONFIG"])
+def cluster(k8s_client: RunningService) -> RunningService:
+    """The emulator (``KUBECONFIG`` set by the shared plugin) with the CRD created."""
     client.ApiextensionsV1Api().create_custom_resource_definition(crd_manifest())
-    return k8s_service
+    return k8s_client
 
 
 @pytest.fixture
-def namespace(cluster: RunningService) -> str:
-    name = f"t{next(_names)}-{int(time.time() * 1000) % 100000}"
-    client.CoreV1Api().create_namespace(
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
-    )
-    return name
+def namespace(cluster: RunningService, k8s_namespace: str) -> str:
+    """A fresh namespace for this test (the operator watches it)."""
+    return k8s_namespace
 
 
 def runner(namespace: str) -> KopfRunner:

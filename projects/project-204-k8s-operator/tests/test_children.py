@@ -98,3 +98,13 @@ def test_the_shipped_sample_is_valid() -> None:
     assert problems == []
     assert spec is not None
     assert spec.gpus == 8
+
+
+def test_the_crd_command_prints_the_shipped_crd() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "trainop", "crd"], capture_output=True, text=True, check=True
+    )
+    assert yaml.safe_load(done.stdout) == crd_manifest()

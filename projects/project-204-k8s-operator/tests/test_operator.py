@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from kopf.testing import KopfRunner
-
 from kubernetes import client
 
 pytestmark = pytest.mark.integration

@@ -18,7 +18,9 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+import typer
 
 from aiinfra_shared.errors import AiinfraError
 
@@ -87,3 +89,58 @@ def eventually(
     if raise_on_timeout:
         raise AssertionError(f"timed out waiting for {what or check}: last {last!r}")
     return None
+
+
+def operator_app(
+    *,
+    help_text: str,
+    handlers: str,
+    crd: Callable[[], dict[str, Any]],
+    demo: Callable[[Any], None],
+    demo_help: str,
+) -> Any:
+    """The Typer app of an operator package: ``crd``, ``run`` and ``demo`` commands.
+
+    Args:
+        help_text: The command's help.
+        handlers: The module of the Kopf handlers, e.g. ``"modelop.handlers"``.
+        crd: Returns the CRD manifest (``crd`` prints it as YAML).
+        demo: Runs the demo, given a Rich console.
+        demo_help: What the demo shows (the ``demo`` command's help).
+    """
+    import yaml
+    from rich.console import Console
+
+    from aiinfra_shared.logging import configure as configure_logging
+
+    app = typer.Typer(
+        help=help_text, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False
+    )
+
+    @app.callback()
+    def main_callback() -> None:
+        configure_logging()
+
+    @app.command("crd")
+    def crd_command() -> None:
+        """Print the CustomResourceDefinition (generated from the code's schema) as YAML."""
+        print(yaml.safe_dump(crd(), sort_keys=False), end="")
+
+    @app.command("run")
+    def run_command(
+        namespace: Annotated[
+            list[str] | None,
+            typer.Option("--namespace", "-n", help="Namespaces to watch (default: all)."),
+        ] = None,
+        kubeconfig: Annotated[
+            str | None, typer.Option("--kubeconfig", help="Default $KUBECONFIG or in-cluster.")
+        ] = None,
+    ) -> None:
+        """Run the operator (``kopf run --standalone``) until Ctrl-C."""
+        run_operator(handlers, namespace, kubeconfig)
+
+    @app.command("demo", help=demo_help)
+    def demo_command() -> None:
+        demo(Console())
+
+    return app

@@ -75,3 +75,13 @@ def test_the_shipped_sample_is_a_valid_mlmodel() -> None:
     assert problems == []
     assert spec is not None
     assert spec.autoscaling.maxReplicas == 6
+
+
+def test_the_crd_command_prints_the_shipped_crd() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "modelop", "crd"], capture_output=True, text=True, check=True
+    )
+    assert yaml.safe_load(done.stdout) == crd_manifest()

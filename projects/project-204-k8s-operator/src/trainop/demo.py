@@ -32,6 +32,7 @@ def _wait(check: Callable[[], Any], timeout: float = 20.0) -> Any:
 def run_demo(console: Console) -> None:
     os.environ.setdefault("TRAINOP_POLL_INTERVAL", "0.5")
     from kubernetes import client, config
+
     from trainop.kube import Api
 
     console.rule("[bold]204: a Kopf operator for distributed training jobs")

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubernetes.client.exceptions import ApiException
-
 from kubernetes import client
+from kubernetes.client.exceptions import ApiException
 
 
 class Api:

@@ -20,7 +20,9 @@ failure, so CI can never pass by skipping.
 
 from __future__ import annotations
 
+import itertools
 import os
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from functools import cache
@@ -153,3 +155,26 @@ def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
         path.mkdir(parents=True, exist_ok=True)
         return path
     return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def k8s_client(k8s_service: RunningService) -> RunningService:
+    """The API emulator with ``$KUBECONFIG`` exported and the kubernetes client configured."""
+    from kubernetes import config
+
+    os.environ["KUBECONFIG"] = k8s_service.env["KUBECONFIG"]
+    config.load_kube_config(config_file=k8s_service.env["KUBECONFIG"])  # type: ignore[no-untyped-call]
+    return k8s_service
+
+
+_namespaces = itertools.count()
+
+
+@pytest.fixture
+def k8s_namespace(k8s_client: RunningService) -> str:
+    """A fresh namespace in the API emulator for one test (operators watch just that one)."""
+    from kubernetes import client
+
+    name = f"t{next(_namespaces)}-{int(time.time() * 1000) % 100000}"
+    client.CoreV1Api().create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    return name

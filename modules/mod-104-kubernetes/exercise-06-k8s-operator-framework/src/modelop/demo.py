@@ -33,6 +33,7 @@ def run_demo(console: Console) -> None:
     os.environ.setdefault("MODELOP_HEALTH_INTERVAL", "1")
 
     from kubernetes import client, config
+
     from modelop.reconcile import Api
 
     console.rule("[bold]104-06: a Kopf operator for MLModel")

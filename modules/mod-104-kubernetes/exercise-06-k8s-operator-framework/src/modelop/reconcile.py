@@ -14,9 +14,9 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from kubernetes import client
 from modelop import children
 from modelop.spec import MLModelSpec
 
