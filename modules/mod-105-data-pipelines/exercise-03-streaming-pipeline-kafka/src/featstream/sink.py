@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -428,11 +429,24 @@ class SqliteSink(Sink):
             )
         except sqlite3.Error as exc:
             raise SinkError(f"cannot open {self.path}: {exc}") from exc
-        conn.execute("PRAGMA journal_mode=WAL")
+        self._wal(conn)
         # NORMAL in WAL mode survives a killed process (the case we test); only an OS crash
         # or power loss can drop the last commits. FULL is the setting for that.
         conn.execute("PRAGMA synchronous=NORMAL")
         return conn
+
+    def _wal(self, conn: sqlite3.Connection, attempts: int = 50) -> None:
+        """Switch to WAL, retrying "database is locked" for up to 5 s. CI once saw it here when
+        two group members opened one new file together (SQLite answers BUSY without waiting
+        when waiting could deadlock); WAL mode persists, so the first one through settles it."""
+        for attempt in range(attempts):
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == attempts - 1:
+                    raise SinkError(f"cannot switch {self.path} to WAL: {exc}") from exc
+                time.sleep(0.1)
 
     def _begin(self, cur: Any, *, write: bool) -> None:
         cur.execute("BEGIN IMMEDIATE" if write else "BEGIN")
