@@ -7,16 +7,23 @@
   ``$KUBECONFIG``); register it with ``kopf.on.login()(login)``.
 - :func:`run_operator`: what an operator's ``run`` command does.
 - :func:`eventually`: poll until something holds (tests and demos wait on the operator).
+- :func:`demo_cluster`, :func:`operator_process`: what a demo sets up before its steps.
+- :func:`object_lock`: one handler at a time per object (timers run beside change handlers).
 
 Kopf is imported inside the functions: it comes with the ``k8s`` extra.
 """
 
 from __future__ import annotations
 
+import collections
 import importlib
 import os
+import subprocess
+import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -144,3 +151,56 @@ def operator_app(
         demo(Console())
 
     return app
+
+
+@contextmanager
+def demo_cluster(console: Any, crd: dict[str, Any]) -> Iterator[Any]:
+    """For a demo: the API emulator, ``$KUBECONFIG`` exported, the client configured, the CRD
+    created. Yields the running service."""
+    from kubernetes import client, config
+
+    from aiinfra_shared.services import start
+
+    with start("k8s") as k8s:
+        os.environ["KUBECONFIG"] = k8s.env["KUBECONFIG"]
+        config.load_kube_config(config_file=k8s.env["KUBECONFIG"])  # type: ignore[no-untyped-call]
+        console.print(f"Kubernetes API emulator (kmock) at {k8s.url}")
+        client.ApiextensionsV1Api().create_custom_resource_definition(crd)  # type: ignore[arg-type]
+        yield k8s
+
+
+@contextmanager
+def operator_process(console: Any, package: str, namespace: str, workdir: Path) -> Iterator[Any]:
+    """For a demo: ``python -m <package> run --namespace <namespace>`` as a subprocess, its log
+    in ``workdir/operator.log`` (Kopf's own output would bury the demo's), stopped after."""
+    log_path = workdir / "operator.log"
+    console.print(f"operator: `{package} run -n {namespace}` (its log: {log_path})")
+    with log_path.open("w") as log:
+        operator = subprocess.Popen(
+            [sys.executable, "-m", package, "run", "--namespace", namespace],
+            stdout=log, stderr=subprocess.STDOUT, env={**os.environ},
+        )  # fmt: skip
+    try:
+        yield operator
+    finally:
+        operator.terminate()
+        try:
+            operator.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            operator.kill()
+
+
+_object_locks: dict[str, threading.Lock] = collections.defaultdict(threading.Lock)
+_guard = threading.Lock()
+
+
+@contextmanager
+def object_lock(uid: str) -> Iterator[None]:
+    """One handler at a time per object. Kopf runs an object's change handlers one after the
+    other, but its timers concurrently with them: without this, a timer's reconcile and a field
+    handler's can both find a child missing and both create it (409), or a timer can recreate a
+    child the delete handler has just removed. Sync handlers run in threads, so a thread lock."""
+    with _guard:
+        lock = _object_locks[uid]
+    with lock:
+        yield

@@ -9,8 +9,6 @@ demo plays the Job controller (it marks attempts failed or complete) and says so
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,8 +16,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from aiinfra_shared.operators import eventually
-from aiinfra_shared.services import start
+from aiinfra_shared.operators import demo_cluster, eventually, operator_process
 from trainop.spec import GROUP, PLURAL, VERSION, crd_manifest
 
 NS = "default"
@@ -31,16 +28,12 @@ def _wait(check: Callable[[], Any], timeout: float = 20.0) -> Any:
 
 def run_demo(console: Console) -> None:
     os.environ.setdefault("TRAINOP_POLL_INTERVAL", "0.5")
-    from kubernetes import client, config
+    from kubernetes import client
 
     from trainop.kube import Api
 
     console.rule("[bold]204: a Kopf operator for distributed training jobs")
-    with start("k8s") as k8s:
-        os.environ["KUBECONFIG"] = k8s.env["KUBECONFIG"]
-        config.load_kube_config(config_file=k8s.env["KUBECONFIG"])
-        console.print(f"Kubernetes API emulator (kmock) at {k8s.url}")
-        client.ApiextensionsV1Api().create_custom_resource_definition(crd_manifest())
+    with demo_cluster(console, crd_manifest()) as k8s:
         client.CoreV1Api().create_namespaced_resource_quota(NS, {
             "apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "gpus"},
             "spec": {"hard": {"requests.nvidia.com/gpu": "8"}},
@@ -76,14 +69,7 @@ def run_demo(console: Console) -> None:
                               str(st.get("gpus", "")), st.get("message", ""))  # fmt: skip
             console.print(table)
 
-        log_path = Path(k8s.env["KUBECONFIG"]).with_name("operator.log")
-        console.print(f"operator: `trainop run -n {NS}` (its log: {log_path})")
-        with log_path.open("w") as log:
-            operator = subprocess.Popen(
-                [sys.executable, "-m", "trainop", "run", "--namespace", NS],
-                stdout=log, stderr=subprocess.STDOUT, env={**os.environ},
-            )  # fmt: skip
-        try:
+        with operator_process(console, "trainop", NS, Path(k8s.env["KUBECONFIG"]).parent):
             console.rule("1. submit resnet: 4 workers x 2 GPUs, retries with 1 s backoff")
             submit("resnet", workers=4, gpusPerWorker=2, backoffSeconds=1, backoffLimit=2,
                    hyperparameters={"lr": 0.1, "epochs": 90})  # fmt: skip
@@ -129,9 +115,3 @@ def run_demo(console: Console) -> None:
                 ) if api.read(kind, name, NS) is not None
             )  # fmt: skip
             console.print(f"resnet's children left after success: {left} (checkpoints are kept)")
-        finally:
-            operator.terminate()
-            try:
-                operator.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                operator.kill()

@@ -16,9 +16,7 @@ Deleting the MLTrainingJob deletes its children (the PVC too, unless cleanupPoli
 
 from __future__ import annotations
 
-import collections
 import os
-import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -116,7 +114,6 @@ def _cleanup(api: Api, name: str, namespace: str, attempt: int, *, pvc: bool) ->
         api.delete("PersistentVolumeClaim", f"{name}-checkpoints", namespace)
 
 
-_locks: dict[str, threading.Lock] = collections.defaultdict(threading.Lock)
 _deleting: set[str] = set()
 
 
@@ -125,7 +122,7 @@ def drive(body: kopf.Body, patch: kopf.Patch, logger: Any) -> None:
     handler, the timer and the delete handler of one object never overlap (Kopf may run a
     timer while a deletion starts; without the lock it could recreate a child just deleted)."""
     uid = body["metadata"]["uid"]
-    with _locks[uid]:
+    with operators.object_lock(uid):
         if uid in _deleting:
             return
         _drive(body, patch, logger)
@@ -216,7 +213,7 @@ def poll(body: kopf.Body, patch: kopf.Patch, logger: Any, **_: Any) -> None:
 @kopf.on.delete(*RESOURCE)
 def delete_job(body: kopf.Body, logger: Any, **_: Any) -> None:
     uid = body["metadata"]["uid"]
-    with _locks[uid]:  # waits for a step in flight, and no step starts after this
+    with operators.object_lock(uid):  # waits for a step in flight; none starts after this
         _deleting.add(uid)
     spec, _ = parse_spec(dict(body.get("spec", {})))
     keep = spec is not None and spec.cleanupPolicy == "Keep"

@@ -9,8 +9,6 @@ plays the Deployment controller's part and reports pods ready itself; it says so
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,8 +16,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from aiinfra_shared.operators import eventually
-from aiinfra_shared.services import start
+from aiinfra_shared.operators import demo_cluster, eventually, operator_process
 from modelop.spec import GROUP, PLURAL, VERSION, crd_manifest
 
 NS = "default"
@@ -32,18 +29,12 @@ def _wait(check: Callable[[], Any], timeout: float = 20.0) -> Any:
 def run_demo(console: Console) -> None:
     os.environ.setdefault("MODELOP_HEALTH_INTERVAL", "1")
 
-    from kubernetes import client, config
+    from kubernetes import client
 
     from modelop.reconcile import Api
 
     console.rule("[bold]104-06: a Kopf operator for MLModel")
-    with start("k8s") as k8s:
-        os.environ["KUBECONFIG"] = k8s.env["KUBECONFIG"]
-        config.load_kube_config(config_file=k8s.env["KUBECONFIG"])
-        console.print(
-            f"Kubernetes API emulator (kmock) at {k8s.url}; KUBECONFIG={k8s.env['KUBECONFIG']}"
-        )
-        client.ApiextensionsV1Api().create_custom_resource_definition(crd_manifest())
+    with demo_cluster(console, crd_manifest()) as k8s:
         models = client.CustomObjectsApi()
         api = Api()
 
@@ -85,14 +76,7 @@ def run_demo(console: Console) -> None:
             body = models.get_namespaced_custom_object(GROUP, VERSION, NS, PLURAL, name)
             return (body.get("status") or {}).get("phase")
 
-        log_path = Path(k8s.env["KUBECONFIG"]).with_name("operator.log")
-        console.print(f"operator: `modelop run -n {NS}` (its log: {log_path})")
-        with log_path.open("w") as log:
-            operator = subprocess.Popen(
-                [sys.executable, "-m", "modelop", "run", "--namespace", NS],
-                stdout=log, stderr=subprocess.STDOUT, env={**os.environ},
-            )  # fmt: skip
-        try:
+        with operator_process(console, "modelop", NS, Path(k8s.env["KUBECONFIG"]).parent):
             console.rule("1. apply MLModel churn (v1, 2 replicas, no autoscaling)")
             models.create_namespaced_custom_object(GROUP, VERSION, NS, PLURAL, {
                 "apiVersion": f"{GROUP}/{VERSION}", "kind": "MLModel",
@@ -142,9 +126,3 @@ def run_demo(console: Console) -> None:
             for event in events[-12:]:
                 table.add_row(event.involved_object.name, event.reason, event.message)
             console.print(table)
-        finally:
-            operator.terminate()
-            try:
-                operator.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                operator.kill()

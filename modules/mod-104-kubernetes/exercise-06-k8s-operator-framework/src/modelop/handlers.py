@@ -69,6 +69,11 @@ def apply(
 ) -> MLModelSpec | None:
     """Validate and reconcile; write status. Returns the spec, or None when invalid (a Warning
     event says why when ``report``: the main handler reports, the field handlers do not)."""
+    with operators.object_lock(body["metadata"]["uid"]):
+        return _apply(body, patch, logger, report=report)
+
+
+def _apply(body: kopf.Body, patch: kopf.Patch, logger: Any, *, report: bool) -> MLModelSpec | None:
     spec, problems = parse_spec(dict(body.get("spec", {})))
     generation = body["metadata"].get("generation")
     if spec is None:
@@ -136,7 +141,8 @@ def replicas_changed(
 @kopf.on.delete(*RESOURCE)
 def delete_model(body: kopf.Body, logger: Any, **_: Any) -> None:
     """Delete the owned children before the finalizer is released."""
-    gone = delete_children(Api(), _body(body))
+    with operators.object_lock(body["metadata"]["uid"]):
+        gone = delete_children(Api(), _body(body))
     logger.info("deleted %s", ", ".join(gone) or "nothing")
 
 
@@ -151,7 +157,8 @@ def health(body: kopf.Body, patch: kopf.Patch, logger: Any, **_: Any) -> None:
     spec, _problems = parse_spec(dict(body.get("spec", {})))
     if spec is None:
         return
-    outcome = reconcile(Api(), _body(body), spec)
+    with operators.object_lock(body["metadata"]["uid"]):
+        outcome = reconcile(Api(), _body(body), spec)
     for child in _changes(outcome):
         kopf.info(body, reason="DriftRepaired", message=child)
         logger.info("drift repaired: %s", child)

@@ -164,8 +164,16 @@ def reconcile(api: Api, owner: dict[str, Any], spec: MLModelSpec) -> Outcome:
         existing = api.read(kind, name, namespace)
         label = f"{kind}/{name}"
         if existing is None:
-            api.create(desired)
-            outcome.created.append(label)
+            try:
+                api.create(desired)
+            except ApiException as exc:
+                if exc.status != 409:
+                    raise
+                existing = api.read(kind, name, namespace)  # created meanwhile: converge it
+            else:
+                outcome.created.append(label)
+                continue
+        if existing is None:
             continue
         body = _drift(desired, existing)
         if not _owned(existing, uid):
