@@ -140,6 +140,15 @@ def test_a_restarted_operator_converges_without_duplicates(kube: Any, namespace:
 
 def test_drift_behind_the_operators_back_is_repaired(kube: Any, operator: KopfRunner) -> None:
     kube.create("eta", autoscaling={"enabled": False}, replicas=2)
+    # Wait until Kopf has finished the creation handlers (it then records the handled spec),
+    # so the repair below can only come from the periodic reconcile.
+    kube.eventually(
+        lambda: (
+            "kopf.zalando.org/last-handled-configuration"
+            in (kube.get("eta")["metadata"].get("annotations") or {})
+        ),
+        what="creation handled",
+    )
     kube.eventually(lambda: kube.child("Service", "eta"), what="Service")
     kube.api.delete("Service", "eta", kube.namespace)
     kube.api.patch("Deployment", "eta-predictor", kube.namespace, {"spec": {"replicas": 9}})
