@@ -4,6 +4,7 @@ controller by writing the Jobs' status."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -44,8 +45,11 @@ def test_a_failed_attempt_is_retried_with_backoff_then_gives_up(
         what="Retrying",
     )
     assert "retry 2 in 1 s" in retrying["message"]
-    assert kube.child("Job", "flaky-attempt-2") is None  # not before the backoff
-    kube.eventually(lambda: kube.child("Job", "flaky-attempt-2"), what="attempt 2")
+    second = kube.eventually(lambda: kube.child("Job", "flaky-attempt-2"), what="attempt 2")
+    # Not before the backoff (timestamps have whole seconds).
+    due = datetime.strptime(retrying["nextRetryAt"], "%Y-%m-%dT%H:%M:%S.%fZ")
+    created = datetime.strptime(second["metadata"]["creationTimestamp"][:19], "%Y-%m-%dT%H:%M:%S")
+    assert created >= due.replace(microsecond=0)
     assert kube.child("Job", "flaky-attempt-1") is None
     kube.eventually(lambda: kube.status("flaky").get("phase") == "Running")
     assert kube.status("flaky")["attempt"] == 2
