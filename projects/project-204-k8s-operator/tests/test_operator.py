@@ -94,6 +94,17 @@ def test_the_gpu_quota_refuses_then_admits(kube: Any, operator: KopfRunner) -> N
     kube.eventually(lambda: kube.status("more").get("phase") == "Running", what="admitted later")
 
 
+def test_a_namespace_annotation_sets_the_gpu_budget(kube: Any, operator: KopfRunner) -> None:
+    client.CoreV1Api().patch_namespace(
+        kube.namespace, {"metadata": {"annotations": {"ml.aiinfra.dev/gpu-quota": "1"}}}
+    )
+    kube.create("wide", workers=2, gpusPerWorker=1)
+    refused = kube.eventually(
+        lambda: kube.status("wide") if kube.status("wide").get("phase") == "Refused" else None
+    )
+    assert refused["message"] == "needs 2 GPUs; 0 of the namespace's 1 are in use"
+
+
 def test_an_invalid_spec_creates_nothing(kube: Any, operator: KopfRunner) -> None:
     kube.create("bad", workers=0, gpusPerWorker=12)
     invalid = kube.eventually(

@@ -64,8 +64,9 @@ def test_a_failed_run_exits_1_with_the_reason(settings: MlflowsSettings) -> None
         "inject_nulls=0.3",
     )
     assert done.returncode == 1
-    assert "failed: validate: AirflowFailException: validation failed: monthly_charges:" in (
-        " ".join(done.stderr.split())
+    assert (
+        "failed: validate: AirflowFailException: raw.csv failed validation: monthly_charges:"
+        in (" ".join(done.stderr.split()))
     )
 
 

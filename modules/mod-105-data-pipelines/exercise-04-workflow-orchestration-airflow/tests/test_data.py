@@ -25,6 +25,7 @@ def test_nulls_are_refused_with_their_count() -> None:
     with pytest.raises(DataValidationError) as caught:
         require_valid(frame, "today.csv")
     assert f"monthly_charges: {nulls} nulls" in caught.value.reasons
+    assert require_valid(generate(300, 1), "good.csv").ok
     assert "today.csv failed validation" in str(caught.value)
 
 

@@ -93,7 +93,7 @@ def test_validation_failure_stops_the_run_at_validate(
     assert ModelRegistry(settings.models_dir, model_name).versions() == []
     (alert,) = _alerts(settings, run, "task_failed")
     assert alert["task_id"] == "validate"
-    assert "validation failed" in alert["error"]
+    assert "raw.csv failed validation" in alert["error"]
     assert "monthly_charges:" in alert["error"]
     assert "nulls" in alert["error"]
 

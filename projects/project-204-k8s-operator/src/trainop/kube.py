@@ -7,6 +7,8 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from trainop.spec import QUOTA_ANNOTATION
+
 
 class Api:
     """ConfigMaps, PVCs, Services, Jobs and ResourceQuotas, read and written as dicts."""
@@ -77,5 +79,5 @@ class Api:
             if "requests.nvidia.com/gpu" in hard:
                 return int(hard["requests.nvidia.com/gpu"])
         ns = self.core.read_namespace(namespace)
-        value = (ns.metadata.annotations or {}).get("ml.aiinfra.dev/gpu-quota")
+        value = (ns.metadata.annotations or {}).get(QUOTA_ANNOTATION)
         return int(value) if value is not None else None

@@ -100,7 +100,7 @@ def generate(
         + 0.45 * calls
         + 0.018 * (charges - 70)
         - 0.004 * (usage - 120)
-        + 0.01 * (age < 30) * 30 / 10
+        + 0.03 * (age < 30)
     )
     prob = 1 / (1 + np.exp(-logit))
     label = (rng.random(n_rows) < prob).astype(int)
@@ -196,11 +196,15 @@ def validate(frame: pd.DataFrame, *, require_label: bool = True) -> ValidationRe
     return report
 
 
-def require_valid(frame: pd.DataFrame, source: str, *, require_label: bool = True) -> None:
-    """Raise :class:`DataValidationError` listing every broken rule, or return quietly."""
+def require_valid(
+    frame: pd.DataFrame, source: str, *, require_label: bool = True
+) -> ValidationReport:
+    """The report of a valid table, or :class:`DataValidationError` listing every broken rule
+    (its message: ``<source> failed validation: <reason>; <reason>``)."""
     report = validate(frame, require_label=require_label)
     if not report.ok:
         raise DataValidationError(source, report.reasons)
+    return report
 
 
 def mean_shift(reference: pd.DataFrame, current: pd.DataFrame) -> dict[str, float]:

@@ -14,7 +14,7 @@ import joblib
 import pandas as pd
 
 from mlflows.config import MlflowsSettings
-from mlflows.data import LABEL, read_table, validate
+from mlflows.data import LABEL, read_table, require_valid
 from mlflows.errors import MlflowsError
 from mlflows.features import engineer
 from mlflows.registry import ModelRegistry
@@ -46,9 +46,7 @@ def score_file(
     rejected = settings.data_dir / "rejected"
     try:
         frame = read_table(path)
-        report = validate(frame, require_label=False)
-        if not report.ok:
-            raise MlflowsError(f"{path.name} failed validation: " + "; ".join(report.reasons))
+        require_valid(frame, path.name, require_label=False)
         current = ModelRegistry(settings.models_dir, model_name).require_current()
     except MlflowsError as exc:
         if path.exists():

@@ -234,11 +234,13 @@ def training_dag(
         @task(retries=0)
         def validate(raw: dict[str, Any]) -> dict[str, Any]:
             """Schema, ranges, nulls: a bad table fails the run here, with every reason."""
-            from mlflows.data import read_table, validate
+            from mlflows.data import read_table, require_valid
 
-            report = validate(read_table(Path(raw["path"])))
-            if not report.ok:
-                raise AirflowFailException("validation failed: " + "; ".join(report.reasons))
+            path = Path(raw["path"])
+            try:
+                report = require_valid(read_table(path), path.name)
+            except MlflowsError as exc:
+                raise AirflowFailException(str(exc)) from None
             return {**raw, "null_fraction": report.null_fraction}
 
         @task
