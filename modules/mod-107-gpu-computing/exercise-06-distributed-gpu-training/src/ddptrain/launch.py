@@ -1,0 +1,218 @@
+"""Start N ranks with torchrun and follow them: the multi-process driver.
+
+torchrun (``torch.distributed.run``) is PyTorch's launcher: it starts ``--nproc-per-node``
+copies of the worker, hands them ``RANK``/``WORLD_SIZE``/``MASTER_ADDR`` through a c10d
+rendezvous, watches them, and if one dies it stops the others and restarts the whole group
+(up to ``--max-restarts`` times). The restarted ranks resume from the last checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiinfra_shared.services.base import LOOPBACK, free_port
+from ddptrain.config import TrainConfig
+from ddptrain.engine import read_events
+from ddptrain.errors import LaunchError
+from ddptrain.runner import RESULT
+
+LOG = "torchrun.log"
+
+
+@dataclass
+class Launched:
+    """A finished torchrun job.
+
+    Attributes:
+        out: The run folder.
+        summary: ``result.json`` (history, final metrics, throughput).
+        events: Rank 0's events, all attempts.
+        seconds: Wall time including start-up and rendezvous.
+    """
+
+    out: Path
+    summary: dict[str, Any]
+    events: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def attempts(self) -> int:
+        """1 + the number of times torchrun restarted the group."""
+        return 1 + max((e.get("attempt", 0) for e in self.events), default=0)
+
+    @property
+    def resumed_from(self) -> list[int]:
+        """Start step of every attempt after the first (the checkpoints it resumed)."""
+        return [e["start_step"] for e in self.events if e["event"] == "start" and e["attempt"]]
+
+
+def torchrun_argv(nproc: int, port: int, max_restarts: int, module: list[str]) -> list[str]:
+    """The torchrun command line for one machine with ``nproc`` ranks running ``module``."""
+    return [
+        sys.executable, "-m", "torch.distributed.run",
+        "--nnodes=1",
+        f"--nproc-per-node={nproc}",
+        "--rdzv-backend=c10d",
+        f"--rdzv-endpoint={LOOPBACK}:{port}",
+        f"--max-restarts={max_restarts}",
+        "--monitor-interval=0.5",
+        "-m", *module,
+    ]  # fmt: skip
+
+
+def worker_env(nproc: int, threads: int | None = None) -> dict[str, str]:
+    """Environment of the ranks: loopback for gloo, CPU threads split between the ranks."""
+    env = dict(os.environ)
+    env.setdefault("GLOO_SOCKET_IFNAME", "lo")
+    # torchrun shares its rendezvous TCPStore with the workers by default, and keeps it across
+    # restarts: the restarted ranks then found the dead group's keys and hung in the gloo
+    # connect (seen with torch 2.13). Without sharing, each attempt's rank 0 hosts a new store.
+    env.setdefault("TORCH_DISABLE_SHARE_RDZV_TCP_STORE", "1")
+    cores = os.cpu_count() or 1
+    env["OMP_NUM_THREADS"] = str(threads or max(1, cores // nproc))
+    return env
+
+
+def launch(
+    cfg: TrainConfig,
+    out: Path,
+    *,
+    nproc: int = 2,
+    max_restarts: int = 1,
+    kill_at_step: int | None = None,
+    kill_rank: int = 1,
+    threads: int | None = None,
+    fresh: bool = False,
+    on_events: Callable[[list[dict[str, Any]]], None] | None = None,
+    timeout_s: float = 600.0,
+) -> Launched:
+    """Run ``cfg`` on ``nproc`` ranks under torchrun and wait for it.
+
+    Args:
+        cfg: The run's configuration.
+        out: Run folder; a checkpoint in it is resumed unless ``fresh``.
+        nproc: Ranks (processes) on this machine.
+        max_restarts: How often torchrun may restart the group after a rank dies.
+        kill_at_step: SIGKILL rank ``kill_rank`` after this step, once (fault injection).
+        kill_rank: The rank that dies.
+        threads: CPU threads per rank (default: the cores split evenly).
+        fresh: Delete the folder first.
+        on_events: Called with all events so far, a few times a second.
+        timeout_s: Give up (and kill the job) after this long.
+
+    Returns:
+        The finished job.
+
+    Raises:
+        LaunchError: The job failed for good (the log's tail says why) or timed out.
+    """
+    if fresh and out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / RESULT).unlink(missing_ok=True)
+    config = out / "run.json"
+    config.write_text(cfg.model_dump_json(indent=2))
+    env = worker_env(nproc, threads)
+    if kill_at_step is not None:
+        env["DDPTRAIN_KILL_AT_STEP"] = str(kill_at_step)
+        env["DDPTRAIN_KILL_RANK"] = str(kill_rank)
+    module = ["ddptrain.runner", "--config", str(config), "--out", str(out)]
+    started = time.monotonic()
+    code = run_torchrun(
+        module,
+        out,
+        nproc=nproc,
+        max_restarts=max_restarts,
+        env=env,
+        on_events=on_events,
+        timeout_s=timeout_s,
+    )
+    events = read_events(out)
+    if code != 0 or not (out / RESULT).exists():
+        raise LaunchError(f"torchrun exited with {code}; last log lines:\n{log_tail(out)}")
+    summary = json.loads((out / RESULT).read_text())
+    return Launched(out=out, summary=summary, events=events, seconds=time.monotonic() - started)
+
+
+def log_tail(out: Path, lines: int = 15) -> str:
+    """The last lines of a run's torchrun log."""
+    path = out / LOG
+    if not path.exists():
+        return "(no log)"
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def run_torchrun(
+    module: list[str],
+    out: Path,
+    *,
+    nproc: int,
+    max_restarts: int = 0,
+    env: dict[str, str] | None = None,
+    on_events: Callable[[list[dict[str, Any]]], None] | None = None,
+    timeout_s: float = 600.0,
+) -> int:
+    """Run ``python -m <module...>`` on ``nproc`` ranks; its output goes to ``out/torchrun.log``.
+
+    Returns:
+        torchrun's exit code (0 when every rank of the last attempt succeeded).
+
+    Raises:
+        LaunchError: Timed out (the whole process group is killed).
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    argv = torchrun_argv(nproc, free_port(), max_restarts, module)
+    started = time.monotonic()
+    with (out / LOG).open("ab") as log:
+        proc = subprocess.Popen(
+            argv,
+            env=env or worker_env(nproc),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            while proc.poll() is None:
+                if on_events is not None:
+                    on_events(read_events(out))
+                if time.monotonic() - started > timeout_s:
+                    raise LaunchError(
+                        f"torchrun did not finish in {timeout_s:.0f} s (log: {out / LOG})"
+                    )
+                time.sleep(0.2)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+    if on_events is not None:
+        on_events(read_events(out))
+    return proc.returncode
+
+
+def allreduce_check(
+    out: Path, *, nproc: int, device: str = "auto", sizes_mb: str = "1,16"
+) -> dict[str, Any]:
+    """Run :mod:`ddptrain.collectives` on ``nproc`` ranks and return rank 0's report.
+
+    Raises:
+        LaunchError: The ranks failed.
+    """
+    from ddptrain.collectives import REPORT
+
+    (out / REPORT).unlink(missing_ok=True)
+    module = ["ddptrain.collectives", "--out", str(out), "--device", device, "--sizes-mb", sizes_mb]
+    code = run_torchrun(module, out, nproc=nproc)
+    if code != 0 or not (out / REPORT).exists():
+        raise LaunchError(f"all-reduce check failed ({code}):\n{log_tail(out)}")
+    report: dict[str, Any] = json.loads((out / REPORT).read_text())
+    return report

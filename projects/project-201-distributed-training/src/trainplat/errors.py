@@ -1,0 +1,9 @@
+"""Errors of trainplat: one base class, turned into a one-line message by the CLI."""
+
+from __future__ import annotations
+
+from aiinfra_shared.errors import AiinfraError
+
+
+class TrainplatError(AiinfraError):
+    """Base class of every error trainplat reports to a user."""
