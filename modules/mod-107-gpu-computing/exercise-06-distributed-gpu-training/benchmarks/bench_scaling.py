@@ -1,6 +1,7 @@
 """DDP strong scaling on this machine: 1 vs N torchrun workers, same job, same global batch.
 
-    uv run --package aiinfra-ddptrain python benchmarks/bench_scaling.py [--workers 1,2] [--device cuda]
+    uv run --package aiinfra-ddptrain python benchmarks/bench_scaling.py \
+        [--workers 1,2] [--device cuda]
 
 Prints a markdown table and writes ``scaling.json`` / ``scaling.png`` next to this file. Also an
 all-reduce bandwidth table for the backend in use (gloo on CPU, NCCL on GPU). On a CPU host the

@@ -1,4 +1,8 @@
-"""201: Ray training platform: job specs to TorchTrainer with fault tolerance, Ray Tune ASHA search, MLflow tracking, KubeRay"""
+"""201: a training platform on Ray.
+
+Job specs run as Ray Train TorchTrainer jobs with fault tolerance and checkpoints, Ray Tune
+(ASHA) searches over the same loop, MLflow tracking, KubeRay manifests.
+"""
 
 from __future__ import annotations
 

@@ -154,7 +154,13 @@ def fit(
         LaunchError: Training failed for good.
     """
     _ray()
-    from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
+    from ray.train import (
+        CheckpointConfig,
+        FailureConfig,
+        LoggingConfig,
+        RunConfig,
+        ScalingConfig,
+    )
     from ray.train.torch import TorchConfig, TorchTrainer
 
     ensure_ray()
@@ -173,6 +179,8 @@ def fit(
         run_config=RunConfig(
             name=name,
             storage_path=str(storage),
+            # Ray Train's own INFO lines (one per report per worker) drown the run's logs.
+            logging_config=LoggingConfig(log_level="WARNING"),
             failure_config=FailureConfig(max_failures=max_failures),
             checkpoint_config=CheckpointConfig(num_to_keep=2),
         ),

@@ -1,0 +1,298 @@
+"""Submit a job spec to Ray Train, or tune it with Ray Tune; track both in MLflow.
+
+``submit``: a ``TorchTrainer`` with ``ScalingConfig`` from the spec, ``FailureConfig`` (a
+failed worker group is replaced up to ``max_failures`` times and resumes from the last
+checkpoint) and ``CheckpointConfig`` (keep the best N by a metric). The driver logs the run to
+MLflow: parameters, the metric history, the best checkpoint as an artifact.
+
+``tune``: Ray Tune over the same loop, the spec's search space sampled ``num_samples`` times,
+ASHA stopping weak trials early; ``MLflowLoggerCallback`` logs every trial as an MLflow run.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from trainplat import registry
+from trainplat.errors import JobFailedError
+from trainplat.spec import Distribution, JobSpec
+
+logger = logging.getLogger(__name__)
+
+HISTORY = "history.jsonl"
+
+
+@dataclass
+class JobReport:
+    """A finished ``submit``."""
+
+    name: str
+    state: str
+    metrics: dict[str, Any]
+    history: list[dict[str, Any]]
+    checkpoint: str | None
+    restored_from_epoch: int
+    seconds: float
+    mlflow_run_id: str | None = None
+
+
+@dataclass
+class TrialRow:
+    """One Tune trial."""
+
+    trial: str
+    config: dict[str, Any]
+    epochs: int
+    metric: float
+    stopped_early: bool
+
+
+@dataclass
+class TuneReport:
+    """A finished ``tune``."""
+
+    name: str
+    metric: str
+    mode: str
+    trials: list[TrialRow]
+    best: TrialRow
+    best_checkpoint: str | None
+    seconds: float
+    mlflow_experiment: str | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+def loop_config(spec: JobSpec, session: str, storage: Path) -> dict[str, Any]:
+    """The dict every worker/trial receives: data, epochs, hyperparameters, chaos."""
+    config: dict[str, Any] = {
+        "session": session,
+        "epochs": spec.epochs,
+        "data": spec.data.model_dump(),
+        **spec.hyperparameters.model_dump(),
+    }
+    if session == "train":
+        config["history"] = str(storage / spec.name / HISTORY)
+    if spec.chaos is not None:
+        config["chaos"] = {
+            **spec.chaos.model_dump(),
+            "marker": str(storage / spec.name / ".chaos-done"),
+        }
+    return config
+
+
+def submit(spec: JobSpec, storage: Path, *, tracking_uri: str | None = None) -> JobReport:
+    """Run the job on Ray Train and wait for it (Ray must be connected, see ``cluster``).
+
+    Raises:
+        JobFailedError: The job failed more than ``max_failures`` times.
+    """
+    from ray.train import (
+        CheckpointConfig,
+        FailureConfig,
+        LoggingConfig,
+        RunConfig,
+        ScalingConfig,
+    )
+    from ray.train.torch import TorchTrainer
+
+    from trainplat.loop import read_history, train_loop
+
+    storage = storage.resolve()
+    run_dir = storage / spec.name
+    if run_dir.exists():  # a new submit of the same name starts over (no stale checkpoints)
+        shutil.rmtree(run_dir)
+    trainer = TorchTrainer(
+        train_loop,
+        train_loop_config=loop_config(spec, "train", storage),
+        scaling_config=ScalingConfig(
+            num_workers=spec.scaling.num_workers,
+            use_gpu=spec.scaling.use_gpu,
+            resources_per_worker={"CPU": spec.scaling.cpus_per_worker},
+        ),
+        run_config=RunConfig(
+            name=spec.name,
+            storage_path=str(storage),
+            # Ray Train's own INFO lines (one per report per worker) drown the run's logs.
+            logging_config=LoggingConfig(log_level="WARNING"),
+            failure_config=FailureConfig(max_failures=spec.max_failures),
+            checkpoint_config=CheckpointConfig(
+                num_to_keep=spec.checkpoint.num_to_keep,
+                checkpoint_score_attribute=spec.checkpoint.score_attribute,
+                checkpoint_score_order=spec.checkpoint.order,
+            ),
+        ),
+    )
+    started = time.monotonic()
+    try:
+        result = trainer.fit()
+    except Exception as exc:
+        registry.record(
+            storage,
+            {
+                "name": spec.name,
+                "kind": "train",
+                "state": "failed",
+                "error": str(exc).splitlines()[0],
+            },
+        )
+        raise JobFailedError(f"job {spec.name!r} failed: {str(exc).splitlines()[0]}") from exc
+    seconds = time.monotonic() - started
+    history = read_history(run_dir / HISTORY)
+    best = _best_checkpoint(result, spec)
+    metrics = dict(result.metrics or {})
+    report = JobReport(
+        name=spec.name,
+        state="succeeded",
+        metrics=metrics,
+        history=history,
+        checkpoint=best,
+        restored_from_epoch=int(metrics.get("start_epoch", 0)),
+        seconds=seconds,
+    )
+    if tracking_uri:
+        from trainplat.tracking import log_job
+
+        report.mlflow_run_id = log_job(tracking_uri, spec, report)
+    registry.record(storage, {"kind": "train", **asdict(report)})
+    return report
+
+
+def _best_checkpoint(result: Any, spec: JobSpec) -> str | None:
+    scored = [
+        (c, m)
+        for c, m in (getattr(result, "best_checkpoints", None) or [])
+        if spec.checkpoint.score_attribute in m
+    ]
+    if scored:
+        sign = 1 if spec.checkpoint.order == "min" else -1
+        best = min(scored, key=lambda cm: sign * cm[1][spec.checkpoint.score_attribute])[0]
+        return str(best.path)
+    return str(result.checkpoint.path) if result.checkpoint else None
+
+
+def search_space(spec: JobSpec) -> dict[str, Any]:
+    """The spec's search space as Ray Tune sampling objects."""
+    from ray import tune
+
+    def one(d: Distribution) -> Any:
+        if d.loguniform:
+            return tune.loguniform(*d.loguniform)
+        if d.uniform:
+            return tune.uniform(*d.uniform)
+        if d.randint:
+            return tune.randint(*d.randint)
+        return tune.choice(list(d.choice or []))
+
+    assert spec.tune is not None
+    return {name: one(dist) for name, dist in spec.tune.search_space.items()}
+
+
+def tune(spec: JobSpec, storage: Path, *, tracking_uri: str | None = None) -> TuneReport:
+    """Search the spec's space with ASHA over the same loop (one process per trial).
+
+    Raises:
+        JobFailedError: No ``tune`` section, or every trial failed.
+    """
+    from ray import tune as rtune
+    from ray.tune.schedulers import ASHAScheduler
+
+    from trainplat.loop import train_loop
+
+    if spec.tune is None:
+        raise JobFailedError(f"spec {spec.name!r} has no 'tune' section")
+    t = spec.tune
+    storage = storage.resolve()
+    name = f"{spec.name}-tune"
+    if (storage / name).exists():
+        shutil.rmtree(storage / name)
+    callbacks = []
+    if tracking_uri:
+        from ray.air.integrations.mlflow import MLflowLoggerCallback
+
+        callbacks.append(
+            MLflowLoggerCallback(
+                tracking_uri=tracking_uri,
+                experiment_name=f"{spec.experiment}-tune",
+                tags={"trainplat.job": spec.name},
+                log_params_on_trial_end=False,
+            )
+        )
+    base = loop_config(spec, "tune", storage)
+    base.pop("chaos", None)  # drills are for submit
+    tuner = rtune.Tuner(
+        rtune.with_resources(train_loop, {"cpu": spec.scaling.cpus_per_worker}),
+        param_space={**base, **search_space(spec)},
+        tune_config=rtune.TuneConfig(
+            metric=t.metric,
+            mode=t.mode,
+            num_samples=t.num_samples,
+            max_concurrent_trials=t.max_concurrent,
+            scheduler=ASHAScheduler(
+                max_t=spec.epochs, grace_period=t.grace_period, reduction_factor=t.reduction_factor
+            ),
+        ),
+        run_config=rtune.RunConfig(
+            name=name,
+            storage_path=str(storage),
+            callbacks=callbacks,
+            verbose=0,
+            checkpoint_config=rtune.CheckpointConfig(
+                num_to_keep=1,
+                checkpoint_score_attribute=t.metric,
+                checkpoint_score_order=t.mode,
+            ),
+        ),
+    )
+    started = time.monotonic()
+    grid = tuner.fit()
+    seconds = time.monotonic() - started
+    searched = list(t.search_space)
+    rows, errors = [], []
+    for r in grid:
+        if r.error is not None:
+            errors.append(str(r.error).splitlines()[0])
+            continue
+        m = r.metrics or {}
+        rows.append(
+            TrialRow(
+                trial=str(m.get("trial_id", r.path.rsplit("/", 1)[-1] if r.path else "?")),
+                config={k: r.config[k] for k in searched},
+                epochs=int(m.get("epoch", 0)),
+                metric=float(m[t.metric]),
+                stopped_early=int(m.get("epoch", 0)) < spec.epochs,
+            )
+        )
+    if not rows:
+        raise JobFailedError(f"every trial of {name!r} failed: {errors[:1]}")
+    best_result = grid.get_best_result(metric=t.metric, mode=t.mode, scope="last")
+    best_id = str((best_result.metrics or {}).get("trial_id"))
+    best = next((row for row in rows if row.trial == best_id), rows[0])
+    report = TuneReport(
+        name=name,
+        metric=t.metric,
+        mode=t.mode,
+        trials=rows,
+        best=best,
+        best_checkpoint=str(best_result.checkpoint.path) if best_result.checkpoint else None,
+        seconds=seconds,
+        mlflow_experiment=f"{spec.experiment}-tune" if tracking_uri else None,
+        errors=errors,
+    )
+    registry.record(
+        storage,
+        {
+            "kind": "tune",
+            "name": name,
+            "state": "succeeded",
+            "seconds": seconds,
+            "metrics": {t.metric: best.metric, "trials": len(rows)},
+            "checkpoint": report.best_checkpoint,
+            "best_config": best.config,
+        },
+    )
+    return report
