@@ -31,6 +31,7 @@ def _tool(name: str) -> str:
 
 
 MONITORING = "monitoring.coreos.com/v1"
+RAY = "ray.io/v1"
 
 
 @functools.cache
@@ -51,6 +52,9 @@ def _rendered_docs(folder: Path) -> list[dict[str, Any]]:
 def _validate(doc: dict[str, Any], where: str) -> None:
     if doc.get("apiVersion") == MONITORING:
         _validate_monitoring(doc, where)
+        return
+    if doc.get("apiVersion") == RAY:
+        _validate_ray(doc, where)
         return
     try:
         kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
@@ -79,6 +83,59 @@ def _validate_monitoring(doc: dict[str, Any], where: str) -> None:
             assert endpoint.get("port") or endpoint.get("targetPort"), f"{name}: endpoint port"
     else:
         pytest.fail(f"{name}: unknown kind of {MONITORING}")
+
+
+def _validate_pod_template(template: dict[str, Any], where: str) -> None:
+    """A pod template embedded in a custom resource, checked as a core v1 PodTemplate."""
+    doc = {
+        "apiVersion": "v1",
+        "kind": "PodTemplate",
+        "metadata": {"name": "embedded"},
+        "template": template,
+    }
+    try:
+        kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+    except kubernetes_validate.ValidationError as exc:
+        pytest.fail(f"{where}: {exc.message}")
+    pod = template["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True, where
+    for container in pod["containers"]:
+        assert container["securityContext"]["allowPrivilegeEscalation"] is False, where
+        assert {"requests", "limits"} <= set(container["resources"]), where
+
+
+def _validate_ray_cluster(spec: dict[str, Any], where: str) -> None:
+    head = spec["headGroupSpec"]
+    assert isinstance(head.get("rayStartParams"), dict), f"{where}: head rayStartParams"
+    _validate_pod_template(head["template"], f"{where}: head")
+    assert "livenessProbe" in head["template"]["spec"]["containers"][0], f"{where}: head probe"
+    for group in spec.get("workerGroupSpecs", []):
+        name = f"{where}: worker group {group['groupName']}"
+        assert isinstance(group.get("rayStartParams"), dict), f"{name}: rayStartParams"
+        assert group["minReplicas"] <= group["replicas"] <= group["maxReplicas"], name
+        _validate_pod_template(group["template"], name)
+        pod = group["template"]["spec"]
+        gpus = [c["resources"]["limits"].get("nvidia.com/gpu") for c in pod["containers"]]
+        if any(gpus):
+            # GPU nodes are tainted: a GPU group must tolerate the taint and tell Ray its GPUs.
+            keys = {t.get("key") for t in pod.get("tolerations", [])}
+            assert "nvidia.com/gpu" in keys, f"{name}: no nvidia.com/gpu toleration"
+            assert group["rayStartParams"].get("num-gpus") == str(gpus[0]), f"{name}: num-gpus"
+
+
+def _validate_ray(doc: dict[str, Any], where: str) -> None:
+    """KubeRay kinds have no schema in kubernetes-validate: check their pods and shape here."""
+    name = f"{where}: {doc['kind']}/{doc['metadata'].get('name')}"
+    spec = doc["spec"]
+    if doc["kind"] == "RayCluster":
+        _validate_ray_cluster(spec, name)
+    elif doc["kind"] == "RayJob":
+        assert spec.get("entrypoint"), f"{name}: no entrypoint"
+        _validate_ray_cluster(spec["rayClusterSpec"], name)
+        if "submitterPodTemplate" in spec:
+            _validate_pod_template(spec["submitterPodTemplate"], f"{name}: submitter")
+    else:
+        pytest.fail(f"{name}: unknown kind of {RAY}")
 
 
 def test_there_are_manifests_for_every_package_that_ships_them() -> None:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
+_dashboard: str | None = None
+
 
 def connect(
     address: str | None = None, *, num_cpus: int | None = None, temp_dir: Path | None = None
@@ -24,15 +26,27 @@ def connect(
     if ray.is_initialized():
         return
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    # Tune snapshots its state after every checkpoint of a short trial and warns about it.
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     if address:
         ray.init(address=address, logging_level=logging.WARNING)
         return
-    ray.init(
+    global _dashboard
+    context = ray.init(
         num_cpus=num_cpus or os.cpu_count() or 2,
-        include_dashboard=False,
+        # The dashboard (127.0.0.1:8265) also serves the state API that Ray Train's
+        # placement-group cleaner polls: without it, that thread logs a warning every second.
+        include_dashboard=True,
         _temp_dir=str(temp_dir) if temp_dir else None,
         logging_level=logging.WARNING,
     )
+    url = getattr(context, "dashboard_url", None)
+    _dashboard = f"http://{url}" if url else None
+
+
+def dashboard_url() -> str | None:
+    """The Ray dashboard of the local instance this process started, if any."""
+    return _dashboard
 
 
 def disconnect() -> None:

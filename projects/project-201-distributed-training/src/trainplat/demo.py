@@ -16,7 +16,7 @@ from pathlib import Path
 from rich.console import Console
 
 from trainplat import registry
-from trainplat.cluster import connect, disconnect
+from trainplat.cluster import connect, dashboard_url, disconnect
 from trainplat.platform import JobReport, TuneReport, submit, tune
 from trainplat.report import job_table, registry_table, tune_table
 from trainplat.spec import ChaosSpec, JobSpec, builtin
@@ -59,6 +59,8 @@ def run_demo(
         with console.status("starting a local Ray instance"):
             connect(temp_dir=Path(tmp) / "ray")
         stack.callback(disconnect)
+        if dashboard_url():
+            console.print(f"Ray dashboard: {dashboard_url()} (jobs, actors, logs)")
         console.rule("1. submit: 2 Ray Train workers, rank 1 fails at epoch 3")
         with console.status("training (worker start-up ~30 s, then a failure and a restart)"):
             job = submit(spec, root, tracking_uri=uri)

@@ -81,6 +81,9 @@ def train_loop(config: dict[str, Any]) -> None:
             hyperparameters (``lr``, ``hidden``, ``layers``, ``batch_size``,
             ``weight_decay``) at the top level (so Tune can search them), optional ``chaos``.
     """
+    # Ray Train/Tune log every checkpoint at INFO from inside the worker: keep warnings only.
+    for name in ("ray.train", "ray.tune"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     session = _Session(config.get("session", "train"))
     data = config["data"]
     torch.manual_seed(data["seed"])

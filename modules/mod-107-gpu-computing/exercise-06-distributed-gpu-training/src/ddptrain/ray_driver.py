@@ -55,7 +55,9 @@ def ensure_ray(temp_dir: Path | None = None, num_cpus: int | None = None) -> Non
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     ray.init(
         num_cpus=num_cpus or os.cpu_count() or 2,
-        include_dashboard=False,
+        # The dashboard (127.0.0.1:8265) also serves the state API that Ray Train's
+        # placement-group cleaner polls: without it, that thread logs a warning every second.
+        include_dashboard=True,
         _temp_dir=str(temp_dir) if temp_dir else None,
         configure_logging=True,
         logging_level=logging.WARNING,
