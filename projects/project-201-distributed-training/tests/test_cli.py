@@ -54,3 +54,21 @@ def test_bad_specs_are_one_line_errors_before_ray_starts(
     err = capsys.readouterr().err
     assert message in err
     assert "Traceback" not in err
+
+
+def test_an_earlier_run_of_the_same_name_is_not_overwritten(
+    tmp_path: Path,
+    spec_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    spec_file.write_text("name: taken\n")
+    earlier = tmp_path / "storage" / "taken"
+    earlier.mkdir(parents=True)
+    (earlier / "checkpoint_000001").mkdir()
+    argv = ["trainplat", "submit", str(spec_file), "--storage", str(tmp_path / "storage")]
+    monkeypatch.setattr("sys.argv", argv)
+    with pytest.raises(SystemExit):
+        main()
+    assert "--replace" in capsys.readouterr().err
+    assert (earlier / "checkpoint_000001").is_dir()

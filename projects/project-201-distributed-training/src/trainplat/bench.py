@@ -32,7 +32,7 @@ def run(spec: JobSpec, workers: list[int], storage: Path) -> list[Row]:
                 "chaos": None,
             }
         )
-        job = submit(scaled, storage)
+        job = submit(scaled, storage, replace=True)
         # steady state: the median epoch after the first (which pays for warm-up)
         rates = sorted(r["samples_per_s"] for r in job.history[1:] or job.history)
         rate = rates[len(rates) // 2]

@@ -32,6 +32,9 @@ Tracking = Annotated[
     str | None, typer.Option(help="MLflow tracking URI (default $MLFLOW_TRACKING_URI; none: off).")
 ]
 Storage = Annotated[Path | None, typer.Option(help="Checkpoints, results, registry.")]
+Replace = Annotated[
+    bool, typer.Option("--replace", help="Delete an earlier run of the same name first.")
+]
 
 
 def _settings(storage: Path | None, tracking: str | None) -> tuple[Settings, Path, str | None]:
@@ -62,17 +65,23 @@ def validate(spec: SpecArg) -> None:
 
 @app.command()
 def submit(
-    spec: SpecArg, address: Address = None, tracking_uri: Tracking = None, storage: Storage = None
+    spec: SpecArg,
+    address: Address = None,
+    tracking_uri: Tracking = None,
+    storage: Storage = None,
+    replace: Replace = False,
 ) -> None:
     """Run a job on Ray Train (waits; a failed worker group is replaced from a checkpoint)."""
+    from trainplat.platform import claim
     from trainplat.platform import submit as run_job
     from trainplat.report import job_table
 
     job_spec = load(spec)
     settings, folder, uri = _settings(storage, tracking_uri)
+    claim(folder.resolve() / job_spec.name, replace)  # refuse before Ray starts
     _connect(settings, address)
     with console.status(f"job {job_spec.name}: {job_spec.scaling.num_workers} workers"):
-        report = run_job(job_spec, folder, tracking_uri=uri)
+        report = run_job(job_spec, folder, tracking_uri=uri, replace=replace)
     console.print(job_table(report))
     if report.restored_from_epoch:
         console.print(
@@ -86,9 +95,14 @@ def submit(
 
 @app.command()
 def tune(
-    spec: SpecArg, address: Address = None, tracking_uri: Tracking = None, storage: Storage = None
+    spec: SpecArg,
+    address: Address = None,
+    tracking_uri: Tracking = None,
+    storage: Storage = None,
+    replace: Replace = False,
 ) -> None:
     """Search the spec's hyperparameter space with Ray Tune and ASHA."""
+    from trainplat.platform import claim
     from trainplat.platform import tune as run_tune
     from trainplat.report import tune_table
 
@@ -96,9 +110,10 @@ def tune(
     if job_spec.tune is None:
         raise TrainplatError(f"{spec} has no 'tune' section (search_space, num_samples, ...)")
     settings, folder, uri = _settings(storage, tracking_uri)
+    claim(folder.resolve() / f"{job_spec.name}-tune", replace)
     _connect(settings, address)
     with console.status(f"tuning {job_spec.name}: {job_spec.tune.num_samples} trials"):
-        report = run_tune(job_spec, folder, tracking_uri=uri)
+        report = run_tune(job_spec, folder, tracking_uri=uri, replace=replace)
     console.print(tune_table(report))
     console.print(f"best checkpoint: {report.best_checkpoint}")
 
@@ -150,7 +165,9 @@ def demo(
     """Show the platform working (what `aiinfra run 201` runs)."""
     from trainplat.demo import run_demo
 
-    run_demo(mlflow=mlflow, console=console)
+    # Under `aiinfra run 201` the mlflow service is already up: MLFLOW_TRACKING_URI says where.
+    uri = Settings().tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
+    run_demo(mlflow=mlflow, tracking_uri=uri, console=console)
 
 
 main = run_typer(app)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from trainplat import registry
-from trainplat.errors import JobFailedError
+from trainplat.errors import JobFailedError, TrainplatError
 from trainplat.spec import Distribution, JobSpec
 
 logger = logging.getLogger(__name__)
@@ -85,10 +85,34 @@ def loop_config(spec: JobSpec, session: str, storage: Path) -> dict[str, Any]:
     return config
 
 
-def submit(spec: JobSpec, storage: Path, *, tracking_uri: str | None = None) -> JobReport:
-    """Run the job on Ray Train and wait for it (Ray must be connected, see ``cluster``).
+def claim(run_dir: Path, replace: bool) -> None:
+    """Refuse to overwrite an earlier run's checkpoints unless asked to.
 
     Raises:
+        TrainplatError: ``run_dir`` exists and ``replace`` is false.
+    """
+    if run_dir.exists():
+        if not replace:
+            raise TrainplatError(
+                f"{run_dir} holds an earlier run of this name; rename the job or pass "
+                "--replace (its checkpoints and results are deleted)"
+            )
+        shutil.rmtree(run_dir)
+
+
+def submit(
+    spec: JobSpec, storage: Path, *, tracking_uri: str | None = None, replace: bool = False
+) -> JobReport:
+    """Run the job on Ray Train and wait for it (Ray must be connected, see ``cluster``).
+
+    Args:
+        spec: The job.
+        storage: Ray Train's storage path (the run goes to ``storage/<name>``).
+        tracking_uri: MLflow server to log the job to (None: no tracking).
+        replace: Delete an earlier run of the same name instead of refusing.
+
+    Raises:
+        TrainplatError: An earlier run of the same name exists and ``replace`` is false.
         JobFailedError: The job failed more than ``max_failures`` times.
     """
     from ray.train import (
@@ -104,8 +128,7 @@ def submit(spec: JobSpec, storage: Path, *, tracking_uri: str | None = None) -> 
 
     storage = storage.resolve()
     run_dir = storage / spec.name
-    if run_dir.exists():  # a new submit of the same name starts over (no stale checkpoints)
-        shutil.rmtree(run_dir)
+    claim(run_dir, replace)
     trainer = TorchTrainer(
         train_loop,
         train_loop_config=loop_config(spec, "train", storage),
@@ -192,7 +215,9 @@ def search_space(spec: JobSpec) -> dict[str, Any]:
     return {name: one(dist) for name, dist in spec.tune.search_space.items()}
 
 
-def tune(spec: JobSpec, storage: Path, *, tracking_uri: str | None = None) -> TuneReport:
+def tune(
+    spec: JobSpec, storage: Path, *, tracking_uri: str | None = None, replace: bool = False
+) -> TuneReport:
     """Search the spec's space with ASHA over the same loop (one process per trial).
 
     Raises:
@@ -208,8 +233,7 @@ def tune(spec: JobSpec, storage: Path, *, tracking_uri: str | None = None) -> Tu
     t = spec.tune
     storage = storage.resolve()
     name = f"{spec.name}-tune"
-    if (storage / name).exists():
-        shutil.rmtree(storage / name)
+    claim(storage / name, replace)
     callbacks = []
     if tracking_uri:
         from ray.air.integrations.mlflow import MLflowLoggerCallback

@@ -30,6 +30,12 @@ from ddptrain.errors import DdptrainError, LaunchError
 
 logger = logging.getLogger(__name__)
 
+# Read by Ray when it is imported, so set before any `import ray`: started under `uv run` (as
+# `uv run aiinfra run ...` does), Ray would start its workers with `uv run` in the current
+# project, the workspace root, whose environment has no ray: they died at import. The workers
+# must use this interpreter's environment.
+os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
+
 
 def _ray() -> Any:
     try:
