@@ -72,3 +72,14 @@ def test_an_earlier_run_of_the_same_name_is_not_overwritten(
         main()
     assert "--replace" in capsys.readouterr().err
     assert (earlier / "checkpoint_000001").is_dir()
+
+
+@pytest.mark.parametrize("workers", ["0,2", "one,two"])
+def test_bench_refuses_bad_worker_counts_before_ray_starts(
+    workers: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("sys.argv", ["trainplat", "bench", "--workers", workers])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    assert exit_.value.code == 1
+    assert "--workers" in capsys.readouterr().err

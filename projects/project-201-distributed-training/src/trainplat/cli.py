@@ -148,6 +148,8 @@ def bench(
         counts = [int(w) for w in workers.split(",") if w.strip()]
     except ValueError as exc:
         raise TrainplatError(f"--workers must be comma-separated integers: {workers!r}") from exc
+    if not counts or min(counts) < 1:
+        raise TrainplatError(f"--workers needs positive counts, e.g. 1,2 (got {workers!r})")
     job_spec = load(spec) if spec else builtin("tiny")
     settings = Settings()
     _connect(settings, address)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from trainplat.spec import JobSpec
@@ -48,11 +47,3 @@ def log_job(tracking_uri: str, spec: JobSpec, report: JobReport) -> str:
     client.log_text(run_id, spec.model_dump_json(indent=2), "spec.json")
     client.set_terminated(run_id, status="FINISHED")
     return str(run_id)
-
-
-def checkpoint_files(tracking_uri: str, run_id: str) -> list[str]:
-    """Artifact paths under ``best_checkpoint`` of a run (for status and tests)."""
-    import mlflow
-
-    client = mlflow.MlflowClient(tracking_uri=tracking_uri)
-    return sorted(Path(a.path).name for a in client.list_artifacts(run_id, "best_checkpoint"))

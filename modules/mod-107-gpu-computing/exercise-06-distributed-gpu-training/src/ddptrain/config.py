@@ -73,5 +73,4 @@ class Settings(AiinfraSettings):
     model_config = settings_config("DDPTRAIN_")
 
     runs_dir: Path = Path("runs/ddptrain")
-    nproc: int = Field(2, ge=1)
     max_restarts: int = Field(1, ge=0)
