@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -145,11 +146,28 @@ def launch(
 
 
 def log_tail(out: Path, lines: int = 15) -> str:
-    """The last lines of a run's torchrun log."""
+    """What a failed run's torchrun log says: the first error the ranks printed, then the end.
+
+    torchrun's own summary (the end of the log) names the rank and the signal; the cause
+    (a Python traceback, gloo's or the C++ runtime's message) is usually further up.
+    """
     path = out / LOG
     if not path.exists():
         return "(no log)"
-    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    text = path.read_text(errors="replace").splitlines()
+    tail = text[-lines:]
+    first = next(
+        (
+            i
+            for i, line in enumerate(text[:-lines])
+            if re.search(r"Traceback|Error|terminate called|what\(\)|Abort", line)
+        ),
+        None,
+    )
+    if first is None:
+        return "\n".join(tail)
+    cause = text[first : min(first + 12, len(text) - lines)]
+    return "\n".join([*cause, "...", *tail])
 
 
 def run_torchrun(
