@@ -1,15 +1,20 @@
 """The ONE noxfile: sessions are discovered from the members' [tool.aiinfra] tables.
 
-    uv run nox -l                    list sessions
-    uv run nox                       what CI runs (lint, typecheck, repo, every tests(...))
-    uv run nox -s "tests(mlapi)"     one package, in its own exact environment
-    uv run nox -s "gpu(ddptrain)"    GPU suites (only on a CUDA host)
-    uv run nox -t lane-1             half of what CI runs (CI runs lane-1 and lane-2 at once)
+    uv run nox -l                          list sessions
+    uv run nox                             what CI runs (lint, repo, every typecheck(...) and
+                                           tests(...))
+    uv run nox -s "tests(mlapi)"           one package, in its own exact environment
+    uv run nox -s "tests(mlapi)" -- tests/test_api.py -k health
+                                           pytest arguments, relative to the package folder
+    uv run nox -s "typecheck(mlapi)"       mypy --strict on one package, in its environment
+    uv run nox -s "gpu(ddptrain)"          GPU suites (fail, not skip, without CUDA)
+    uv run nox -t lane-1                   half of what CI runs (CI runs both lanes at once)
 
 Each ``tests(<short>)`` session installs exactly that package, its ``test`` dependency group
 and the extras its table names, from the workspace lock, into the session's own venv
 (``uv sync --locked --exact``): an import it does not declare fails there, so no
-dependency is ghosted in from a neighbour.
+dependency is ghosted in from a neighbour. pytest runs in the package's folder, so test paths
+after ``--`` are the ones a learner sees there (``tests/test_api.py::test_health``).
 """
 
 from __future__ import annotations
@@ -39,8 +44,15 @@ PYTHON = "3.11"
 # wall time: ``test-seconds`` in a package's [tool.aiinfra] table, and these for the others
 # (seconds as .nox/timings.tsv records them on a CI run; refresh them from there).
 LANES = 2
-CHECK_SECONDS = {"lint": 1.0, "typecheck": 10.0, "repo": 5.0}
-LANE = lanes({**{f"tests({m.short})": m.test_seconds for m in TESTED}, **CHECK_SECONDS}, LANES)
+CHECK_SECONDS = {"lint": 1.0, "repo": 5.0}
+LANE = lanes(
+    {
+        **{f"tests({m.short})": m.test_seconds for m in TESTED},
+        **{f"typecheck({m.short})": m.typecheck_seconds for m in TESTED},
+        **CHECK_SECONDS,
+    },
+    LANES,
+)
 
 
 def _lane(session_name: str) -> str:
@@ -96,16 +108,36 @@ def tests(session: nox.Session, pkg: str) -> None:
     started = time.monotonic()
     member = next(m for m in TESTED if m.short == pkg)
     _install_member(session, member)
+    # In the package's folder: without a path pytest collects its tests/ (test_*.py live
+    # nowhere else), and `-- tests/test_api.py::test_health` means what it means there.
+    session.chdir(member.path)
     session.run(
         "python",
         "-m",
         "pytest",
-        member.rel(ROOT),
         "-p",
         "no:cacheprovider",
         *session.posargs,
         env=_pytest_env(),
     )
+    _record(session, started)
+
+
+@nox.session(python=PYTHON, tags=["typecheck"])
+@nox.parametrize(
+    "pkg",
+    [nox.param(m.short, id=m.short, tags=[_lane(f"typecheck({m.short})")]) for m in TESTED],
+)
+def typecheck(session: nox.Session, pkg: str) -> None:
+    """mypy --strict on one package's src/, in the package's own exact environment."""
+    started = time.monotonic()
+    member = next(m for m in TESTED if m.short == pkg)
+    extras = [arg for extra in member.test_extras for arg in ("--extra", extra)]
+    _sync(session, "--package", member.dist, "--group", "test", "--group", "typecheck", *extras)
+    # One mypy cache per lane (two lanes never write one cache at once): torch, pydantic & co.
+    # are analysed once per lane, not once per package.
+    cache = ROOT / ".nox" / f"mypy-cache-{LANE[session.name]}"
+    session.run("mypy", "--cache-dir", str(cache), f"{member.rel(ROOT)}/src")
     _record(session, started)
 
 
@@ -117,11 +149,12 @@ if GPU:
         """Only the gpu-marked tests, failing (not skipping) when CUDA is absent."""
         member = next(m for m in GPU if m.short == pkg)
         _install_member(session, member)
+        session.chdir(member.path)
+        # --require-gpu: a gpu test that would skip (no CUDA, no vLLM) fails with the reason.
         session.run(
             "python",
             "-m",
             "pytest",
-            member.rel(ROOT),
             "-m",
             "gpu",
             "--require-gpu",
@@ -137,15 +170,6 @@ def lint(session: nox.Session) -> None:
     _sync(session, "--only-group", "lint")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
-    _record(session, started)
-
-
-@nox.session(python=PYTHON, tags=[_lane("typecheck")])
-def typecheck(session: nox.Session) -> None:
-    """mypy --strict on aiinfra-shared."""
-    started = time.monotonic()
-    _sync(session, "--package", "aiinfra-shared", "--group", "typecheck")
-    session.run("mypy", "shared/src")
     _record(session, started)
 
 

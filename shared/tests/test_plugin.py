@@ -31,6 +31,24 @@ def test_require_gpu_turns_the_skip_into_a_failure(pytester: pytest.Pytester) ->
     result.stdout.fnmatch_lines(["*--require-gpu was given but*"])
 
 
+def test_require_gpu_fails_a_gpu_test_that_skips_itself(pytester: pytest.Pytester) -> None:
+    """``nox -s "gpu(llmserve)"`` on a host without vLLM must not report success."""
+    pytester.makepyfile(
+        """
+        import pytest
+
+        pytestmark = [pytest.mark.gpu, pytest.mark.skipif(True, reason="vLLM is not installed")]
+
+        def test_vllm():
+            pass
+        """
+    )
+    assert pytester.runpytest().ret == 0  # without the flag: an ordinary skip
+    result = pytester.runpytest("--require-gpu")
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*--require-gpu: this gpu test skipped*vLLM is not installed*"])
+
+
 def test_markers_are_registered_for_strict_markers(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """

@@ -14,7 +14,8 @@ from trainplat import registry
 from trainplat.cli import app
 from trainplat.demo import demo_spec, run_demo
 from trainplat.loop import load_model
-from trainplat.platform import JobReport, TuneReport, loop_config
+from trainplat.platform import loop_config
+from trainplat.results import JobReport, TuneReport
 from trainplat.workload import split
 from typer.testing import CliRunner
 

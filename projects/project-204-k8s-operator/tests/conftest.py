@@ -31,24 +31,17 @@ def namespace(cluster: RunningService, k8s_namespace: str) -> str:
     return k8s_namespace
 
 
-def runner(namespace: str) -> KopfRunner:
-    return KopfRunner(
-        ["run", "--standalone", "--namespace", namespace, "-m", "trainop.handlers"], timeout=60
-    )
+@pytest.fixture
+def make_runner(namespace: str, kopf_operator: Callable[..., Any]) -> Callable[[], Any]:
+    """A fresh operator for the test's namespace, as a context manager (to stop and start it)."""
+    return lambda: kopf_operator("trainop.handlers", namespace)
 
 
 @pytest.fixture
-def make_runner(namespace: str) -> Callable[[], KopfRunner]:
-    """A fresh operator runner for the test's namespace (to stop and start it)."""
-    return lambda: runner(namespace)
-
-
-@pytest.fixture
-def operator(namespace: str) -> Iterator[KopfRunner]:
+def operator(namespace: str, kopf_operator: Callable[..., Any]) -> Iterator[KopfRunner]:
     """The real operator (``kopf run``) in a thread, watching the test's namespace."""
-    with runner(namespace) as running:
-        yield running
-    assert running.exception is None, running.output[-3000:]
+    with kopf_operator("trainop.handlers", namespace) as runner:
+        yield runner
 
 
 class Kube:

@@ -1,12 +1,18 @@
 """``aiinfra``: the root command of the repository.
 
-aiinfra list                 every exercise: id, title, services, GPU
-aiinfra run 101-07           sync that package into .venvs/<short>, start its services,
-                             run its demo, stop them
-aiinfra test 101-07          run the package's nox session (its own exact environment)
-aiinfra doctor               which services, binaries and GPU this machine has
-aiinfra new 101-04 <folder>  scaffold a package from the template
-aiinfra service redis        start one service and keep it up until Ctrl+C
+aiinfra list                    every exercise: id, title, services, GPU (--wide: more)
+aiinfra run 101-07              sync that package into .venvs/<short>, start its services,
+                                run its demo, stop them
+aiinfra exec 101-07 -- CMD ...  run CMD in the package's environment and folder
+aiinfra shell 101-07            a shell there (exit to leave)
+aiinfra test 101-07             run the package's nox session (its own exact environment)
+aiinfra progress                what passed, what ran, what to do next
+aiinfra guide check 101-07      run the checkpoints of the package's step-by-step guide
+aiinfra docs serve              the documentation site, on a local port
+aiinfra ci matrix               the CI matrix of test sessions (JSON), from the packages
+aiinfra doctor                  which services, binaries and GPU this machine has
+aiinfra new 101-04 <folder>     scaffold a package from the template
+aiinfra service redis           start one service and keep it up until Ctrl+C
 """
 
 from __future__ import annotations
@@ -19,40 +25,31 @@ import subprocess
 import sys
 import time
 from contextlib import ExitStack
-from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from aiinfra_shared import scaffold, workspace
-from aiinfra_shared.entrypoint import run_typer
+from aiinfra_shared import envs, progress, scaffold, workspace
+from aiinfra_shared.cliapp import console, package_app, run_typer, sub_app
 from aiinfra_shared.errors import AiinfraError
 from aiinfra_shared.logging import configure
 from aiinfra_shared.services import LAUNCHERS, RunningService, start
 
-app = typer.Typer(
-    help="Run, test and scaffold the exercises of aiinfra-solutions.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+app = package_app(
+    "Run, test and scaffold the exercises of aiinfra-solutions (the packages are read from "
+    "their [tool.aiinfra] tables)."
 )
-console = Console()
-
-
-def _venv_dir(root: Path, member: workspace.Member) -> Path:
-    return root / ".venvs" / member.short
-
-
-def _bin(venv: Path, name: str) -> Path:
-    return venv / ("Scripts" if os.name == "nt" else "bin") / name
 
 
 @app.command("list")
 def list_(
     markdown: Annotated[bool, typer.Option("--markdown", help="Print the README table.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    wide: Annotated[
+        bool, typer.Option("--wide", help="Also the package name and folder (needs ~160 columns).")
+    ] = False,
 ) -> None:
     """List every exercise and project, from their [tool.aiinfra] tables."""
     root = workspace.find_root()
@@ -69,52 +66,33 @@ def list_(
                 "services": list(m.services),
                 "gpu": m.gpu,
                 "folder": m.rel(root),
-                "status": "installed" if _venv_dir(root, m).exists() else "not installed",
+                "status": "installed" if envs.venv_dir(root, m).exists() else "not installed",
             }
             for m in members
         ]
         typer.echo(json.dumps(rows, indent=2))
         return
-    table = Table(title="aiinfra exercises", show_lines=False)
-    for column in ("id", "package", "title", "services", "GPU", "status"):
-        table.add_column(column)
+    table = Table(title="aiinfra exercises", show_lines=False, expand=False)
+    table.add_column("id", no_wrap=True)
+    if wide:
+        table.add_column("package", no_wrap=True)
+    table.add_column("title", ratio=1, overflow="fold")
+    table.add_column("services", max_width=14)
+    table.add_column("GPU", no_wrap=True)
+    table.add_column("env", no_wrap=True)
+    if wide:
+        table.add_column("folder", no_wrap=True)
     for m in members:
-        installed = _venv_dir(root, m).exists()
-        table.add_row(
-            m.id,
-            m.dist,
-            m.title,
-            ", ".join(m.services) or "-",
-            "yes" if m.gpu else "no",
-            "[green]installed[/]" if installed else "not installed",
-        )
+        installed = envs.venv_dir(root, m).exists()
+        row = [m.id, *([m.dist] if wide else []), m.title, ", ".join(m.services) or "-"]
+        row += ["yes" if m.gpu else "-", "[green]ready[/]" if installed else "-"]
+        row += [m.rel(root)] if wide else []
+        table.add_row(*row)
     console.print(table)
     console.print(
-        "Run one with [bold]uv run aiinfra run <id>[/]; test it with "
-        "[bold]uv run aiinfra test <id>[/]."
+        "Run one: [bold]uv run aiinfra run <id>[/]. Test it: [bold]uv run aiinfra test <id>[/]. "
+        "env: its .venvs/ environment exists."
     )
-
-
-def sync_package(root: Path, member: workspace.Member, extras: tuple[str, ...] = ()) -> Path:
-    """Install exactly ``member`` (and its dependencies) into ``.venvs/<short>`` with uv.
-
-    Returns:
-        The environment folder.
-    """
-    uv = shutil.which("uv")
-    if uv is None:
-        raise AiinfraError("uv is not installed: `pip install uv` (https://docs.astral.sh/uv/)")
-    venv = _venv_dir(root, member)
-    command = [uv, "sync", "--package", member.dist, "--no-default-groups", "--quiet"]
-    for extra in extras:
-        command += ["--extra", extra]
-    env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(venv)}
-    env.pop("VIRTUAL_ENV", None)
-    with console.status(f"Installing {member.dist} into {venv.relative_to(root)} ..."):
-        result = subprocess.run(command, cwd=root, env=env, check=False)
-    if result.returncode != 0:
-        raise AiinfraError(f"`{' '.join(command)}` failed (exit {result.returncode})")
-    return venv
 
 
 @app.command()
@@ -137,22 +115,69 @@ def run(
     member = workspace.lookup(exercise_id, root)
     if not member.demo:
         raise AiinfraError(f"{member.id} declares no demo in [tool.aiinfra]")
-    venv = _venv_dir(root, member) if no_sync else sync_package(root, member, tuple(extra or ()))
-    python = _bin(venv, "python")
+    if no_sync:
+        venv = envs.venv_dir(root, member)
+    else:
+        with console.status(f"Installing {member.dist} into its environment ..."):
+            venv = envs.sync(root, member, tuple(extra or ()))
+    python = envs.bin_dir(venv) / "python"
     if not python.exists():
         raise AiinfraError(f"{venv} has no python: run without --no-sync")
     # "--": the demo's own options (--workdir ...) must reach it, not demo-here's parser.
     command = [str(python), "-m", "aiinfra_shared.cli", "demo-here", member.id, "--", *(args or [])]
-    # PYTHONDONTWRITEBYTECODE is cleared so the first run writes .pyc files and later runs
-    # start in seconds instead of re-parsing torch & co. every time.
-    env = {
-        **os.environ,
-        "AIINFRA_ROOT": str(root),
-        "VIRTUAL_ENV": str(venv),
-        "PYTHONDONTWRITEBYTECODE": "",
-    }
-    env["PATH"] = f"{_bin(venv, '')}{os.pathsep}{env.get('PATH', '')}"
-    raise typer.Exit(subprocess.call(command, env=env))
+    code = subprocess.call(command, env=envs.environment(root, venv))
+    progress.record(root, member.id, "demo", code == 0, "" if code == 0 else f"exit {code}")
+    raise typer.Exit(code)
+
+
+@app.command("exec", context_settings={"allow_interspersed_args": False})
+def exec_(
+    exercise_id: Annotated[str, typer.Argument(help="Exercise id (101-07) or short name.")],
+    command: Annotated[
+        list[str] | None, typer.Argument(help="The command and its arguments (after --).")
+    ] = None,
+    extra: Annotated[
+        list[str] | None,
+        typer.Option("--extra", help="Also install this extra of the package (repeatable)."),
+    ] = None,
+    root_dir: Annotated[
+        bool, typer.Option("--root", help="Run in the repository root, not the package folder.")
+    ] = False,
+) -> None:
+    """Run a command in the package's own environment (.venvs/<short>) and folder.
+
+    Examples: ``aiinfra exec 101-07 -- pytest tests/test_api.py -q``,
+    ``aiinfra exec 101-07 -- mlapi train``. The environment is synced first when uv.lock or
+    the package changed; the root environment is never touched.
+    """
+    root = workspace.find_root()
+    member = workspace.lookup(exercise_id, root)
+    code = envs.run_in(
+        root, member, command or [], extras=tuple(extra or ()), cwd=root if root_dir else None
+    )
+    raise typer.Exit(code)
+
+
+@app.command()
+def shell(
+    exercise_id: Annotated[str, typer.Argument(help="Exercise id (101-07) or short name.")],
+    extra: Annotated[
+        list[str] | None,
+        typer.Option("--extra", help="Also install this extra of the package (repeatable)."),
+    ] = None,
+) -> None:
+    """Open a shell in the package's folder with its environment active (exit to leave)."""
+    root = workspace.find_root()
+    member = workspace.lookup(exercise_id, root)
+    shell_path = os.environ.get("SHELL") or shutil.which("bash") or "/bin/sh"
+    console.print(
+        f"[bold]{member.id}[/] {member.title}\n"
+        f"folder {member.rel(root)}, environment {envs.venv_dir(root, member)}; "
+        "`exit` to leave."
+    )
+    env = {"AIINFRA_SHELL": member.short}
+    code = envs.run_in(root, member, [shell_path], extras=tuple(extra or ()), env=env)
+    raise typer.Exit(code)
 
 
 @app.command("demo-here", hidden=True)
@@ -188,7 +213,128 @@ def run_tests(
     command = [sys.executable, "-m", "nox", "-s", f"tests({member.short})"]
     if pytest_args:
         command += ["--", *pytest_args]
-    raise typer.Exit(subprocess.call(command, cwd=root))
+    started = time.monotonic()
+    code = subprocess.call(command, cwd=root)
+    # Only a whole-suite run counts as the exercise passing (a `-k` subset does not).
+    if not pytest_args:
+        detail = f"{time.monotonic() - started:.0f} s" if code == 0 else f"exit {code}"
+        progress.record(root, member.id, "tests", code == 0, detail)
+    raise typer.Exit(code)
+
+
+@app.command("progress")
+def progress_(
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print Markdown, to paste into a study log.")
+    ] = False,
+) -> None:
+    """Your progress: which exercises pass their tests, whose demo ran, what to do next.
+
+    Recorded by ``aiinfra test <id>`` (the whole suite), ``aiinfra run <id>`` and
+    ``aiinfra guide check <id>`` in .aiinfra/progress.json (git-ignored).
+    """
+    root = workspace.find_root()
+    rows = progress.rows(root)
+    if markdown:
+        typer.echo(progress.markdown(rows))
+        return
+    table = Table(title="your progress", expand=False)
+    table.add_column("id", no_wrap=True)
+    table.add_column("exercise", ratio=1, overflow="fold")
+    for column in ("tests", "demo", "guide"):
+        table.add_column(column, no_wrap=True)
+    for row in rows:
+        cells = [progress.cell(e) for e in (row.tests, row.demo, row.guide)]
+        styled = [
+            f"[green]{c}[/]" if c.startswith("passed") else f"[red]{c}[/]" if c != "-" else c
+            for c in cells
+        ]
+        table.add_row(row.member.id, row.member.title, *styled)
+    console.print(table)
+    done = sum(r.done for r in rows)
+    console.print(f"{done} of {len(rows)} exercises pass their tests.")
+    upcoming = progress.next_exercise(rows)
+    if upcoming is not None:
+        console.print(
+            f"Next: [bold]{upcoming.member.id}[/] {upcoming.member.title}: "
+            f"[bold]uv run aiinfra run {upcoming.member.id}[/], then read "
+            f"{upcoming.member.rel(root)}/docs/STEP_BY_STEP.md"
+        )
+
+
+guide_app = sub_app("The step-by-step guides: list and run their checkpoints.")
+app.add_typer(guide_app, name="guide")
+
+
+@guide_app.command("list")
+def guide_list(
+    exercise_id: Annotated[str, typer.Argument(help="Exercise id (101-07) or short name.")],
+) -> None:
+    """The checkpoints of a package's docs/STEP_BY_STEP.md, in order."""
+    from aiinfra_shared import guides
+
+    root = workspace.find_root()
+    guide = guides.guide_for(workspace.lookup(exercise_id, root))
+    table = Table(title=str(guide.path.relative_to(root)), expand=False)
+    for column in ("step", "line", "kind", "command"):
+        table.add_column(column, overflow="fold")
+    for c in guide.checkpoints:
+        kind = ", ".join(k for k, on in (("slow", c.slow), ("background", c.background)) if on)
+        table.add_row(str(c.step), str(c.line), kind or "quick", escape(c.summary))
+    console.print(table)
+
+
+@guide_app.command("check")
+def guide_check(
+    exercise_id: Annotated[str, typer.Argument(help="Exercise id (101-07) or short name.")],
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Leave out the checkpoints marked slow.")
+    ] = False,
+    fresh: Annotated[
+        bool,
+        typer.Option("--fresh", help="Throwaway package environments, as in a new clone."),
+    ] = False,
+) -> None:
+    """Run the guide's checkpoints in order from the repository root; stop at a failure."""
+    from aiinfra_shared import guides
+
+    root = workspace.find_root()
+    member = workspace.lookup(exercise_id, root)
+    guide = guides.guide_for(member)
+    if not guide.checkpoints:
+        raise AiinfraError(f"{guide.path.relative_to(root)} has no checkpoints")
+    with ExitStack() as stack:
+        env = stack.enter_context(guides.fresh_environment()) if fresh else {}
+        with console.status("") as status:
+
+            def show(c: guides.Checkpoint) -> None:
+                status.update(f"step {c.step}: {escape(c.summary)}")
+
+            outcomes = guides.run_checkpoints(root, guide, quick=quick, env=env, on_start=show)
+    table = Table(title=f"{member.id}: {guide.path.relative_to(root)}", expand=False)
+    for column in ("step", "command", "result", "s"):
+        table.add_column(column, overflow="fold")
+    style = {"passed": "green", "failed": "red", "skipped": "yellow"}
+    for o in outcomes:
+        result = o.status + (f" ({o.reason})" if o.reason else "")
+        table.add_row(
+            str(o.checkpoint.step),
+            escape(o.checkpoint.summary),
+            f"[{style[o.status]}]{escape(result)}[/]",
+            f"{o.seconds:.1f}" if o.status != "skipped" else "",
+        )
+    console.print(table)
+    passed = sum(o.status == "passed" for o in outcomes)
+    failed = [o for o in outcomes if o.status == "failed"]
+    progress.record(root, member.id, "guide", not failed, f"{passed}/{len(outcomes)} checkpoints")
+    if failed:
+        o = failed[0]
+        tail = "\n".join(o.output.rstrip().splitlines()[-25:])
+        where = f"step {o.checkpoint.step}, line {o.checkpoint.line}"
+        console.print(f"[red]{where}:[/] {escape(o.reason)}")
+        console.print(escape(tail), highlight=False)
+        raise typer.Exit(1)
+    console.print(f"{passed} of {len(outcomes)} checkpoints passed.")
 
 
 @app.command()
@@ -245,10 +391,33 @@ def new(
 @app.command()
 def service(
     name: Annotated[str, typer.Argument(help=f"One of: {', '.join(LAUNCHERS)}.")],
+    port: Annotated[
+        int | None, typer.Option(help="Listen on this port (default: a free one).", min=1)
+    ] = None,
 ) -> None:
-    """Start one service on loopback and keep it up until Ctrl+C (prints its env)."""
+    """Start one service on loopback and keep it up until Ctrl+C (prints its env).
+
+    The service's Python side (mlflow, moto, kmock, Tansu...) comes from aiinfra-shared's
+    extras: they are installed once into .venvs/shared, and the service runs from there.
+    """
+    from aiinfra_shared.services import launcher
+
+    launcher(name)  # an unknown name fails here, before anything is installed
+    root = workspace.find_root()
+    shared = workspace.lookup("shared", root)
+    with console.status("Installing the services' environment (.venvs/shared) ..."):
+        venv = envs.sync(root, shared, ("all",))
+    python = envs.bin_dir(venv) / "python"
+    command = [str(python), "-m", "aiinfra_shared.cli", "service-here", name]
+    command += ["--port", str(port)] if port else []
+    raise typer.Exit(subprocess.call(command, env=envs.environment(root, venv)))
+
+
+@app.command("service-here", hidden=True)
+def service_here(name: str, port: int | None = None) -> None:
+    """(Runs inside .venvs/shared.) Start the service and wait for Ctrl+C or SIGTERM."""
     configure(level="INFO")
-    with start(name) as svc:
+    with start(name, **({"port": port} if port else {})) as svc:
         console.print(f"[green]{name}[/] at [bold]{svc.url}[/] (pid {svc.pid}); Ctrl+C stops it.")
         for key, value in svc.env.items():
             console.print(f"export {key}={value}")
@@ -270,7 +439,7 @@ def service(
             )
 
 
-#: Entry point: user mistakes become one red line and exit code 1, never a traceback.
+#: Entry point: user mistakes become one red line and a non-zero exit, never a traceback.
 main = run_typer(app)
 
 

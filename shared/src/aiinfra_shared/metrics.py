@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import inspect
 import time
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping, Sequence
 from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 
@@ -132,10 +132,18 @@ class HTTPMetricsMiddleware:
 
     The route label is the matched route's template (``/v1/items/{id}``), never the raw path,
     so label cardinality stays bounded; requests that match no route count as ``unmatched``.
+    A request refused before routing (a 413 from a body-size middleware, say) is matched
+    against ``routes`` here, so it counts under its route and not as ``unmatched``.
     """
 
     def __init__(
-        self, app: ASGIApp, *, prefix: str, registry: CollectorRegistry, skip: tuple[str, ...] = ()
+        self,
+        app: ASGIApp,
+        *,
+        prefix: str,
+        registry: CollectorRegistry,
+        skip: tuple[str, ...] = (),
+        routes: Sequence[Any] = (),
     ) -> None:
         """Wrap ``app``.
 
@@ -144,9 +152,12 @@ class HTTPMetricsMiddleware:
             prefix: Metric name prefix, the package's short name (``mlapi``).
             registry: Where the metrics are registered.
             skip: Path prefixes not measured (e.g. ``("/metrics",)``).
+            routes: The app's routes (``app.router.routes``, a live list), to name the route
+                of a request that was answered before the router saw it.
         """
         self.app = app
         self.skip = skip
+        self.routes = routes
         self.requests = Counter(
             f"{prefix}_http_requests_total",
             "HTTP requests by method, route and status code.",
@@ -177,19 +188,41 @@ class HTTPMetricsMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            route = scope.get("route")
+            route = scope.get("route") or self._match(scope)
             template = getattr(route, "path", None) or "unmatched"
             method = scope.get("method", "GET")
             self.requests.labels(method, template, str(status)).inc()
             self.latency.labels(method, template).observe(time.perf_counter() - start)
 
+    def _match(self, scope: Scope) -> Any:
+        """The route whose path template matches a request the router never saw."""
+        for route in self.routes:
+            matches = getattr(route, "matches", None)
+            if matches is None:
+                continue
+            try:
+                match, _ = matches(scope)
+            except (KeyError, ValueError, TypeError):
+                continue
+            if getattr(match, "name", "") in {"FULL", "PARTIAL"}:
+                return route
+        return None
+
 
 def instrument_app(app: Any, *, prefix: str, registry: CollectorRegistry) -> None:
     """Count and time every HTTP request of a FastAPI/Starlette ``app`` (except ``/metrics``
-    itself) and serve ``registry`` at ``/metrics``.
+    itself, so scrapes do not count themselves) and serve ``registry`` at ``/metrics``.
+
+    Add it after the app's other middleware, so it sees (and counts) what they refuse.
 
     Example:
         ``instrument_app(app, prefix="mlapi", registry=registry)``
     """
-    app.add_middleware(HTTPMetricsMiddleware, prefix=prefix, registry=registry, skip=("/metrics",))
-    app.add_route("/metrics", metrics_app(registry))
+    app.add_middleware(
+        HTTPMetricsMiddleware,
+        prefix=prefix,
+        registry=registry,
+        skip=("/metrics",),
+        routes=app.router.routes,
+    )
+    app.add_route("/metrics", metrics_app(registry), include_in_schema=False)

@@ -116,17 +116,10 @@ def operator_app(
         demo_help: What the demo shows (the ``demo`` command's help).
     """
     import yaml
-    from rich.console import Console
 
-    from aiinfra_shared.logging import configure as configure_logging
+    from aiinfra_shared.cliapp import console, package_app
 
-    app = typer.Typer(
-        help=help_text, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False
-    )
-
-    @app.callback()
-    def main_callback() -> None:
-        configure_logging()
+    app = package_app(help_text)
 
     @app.command("crd")
     def crd_command() -> None:
@@ -148,7 +141,7 @@ def operator_app(
 
     @app.command("demo", help=demo_help)
     def demo_command() -> None:
-        demo(Console())
+        demo(console)
 
     return app
 

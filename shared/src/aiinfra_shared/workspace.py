@@ -20,6 +20,7 @@ ID_PATTERN = re.compile(r"^(\d{3}-\d{2}|\d{3})$")
 SHORT_PATTERN = re.compile(r"^[a-z][a-z0-9]{1,30}$")
 KINDS = ("exercise", "project", "library")
 DEFAULT_TEST_SECONDS = 300.0
+DEFAULT_TYPECHECK_SECONDS = 30.0
 
 
 class WorkspaceError(AiinfraError):
@@ -43,6 +44,7 @@ class Member:
         test_extras: Extras of the package installed for its test session.
         test_seconds: Rough wall time of its test session on a CI machine (``test-seconds``),
             used to balance the CI lanes; measure with ``uv run nox -s timings``.
+        typecheck_seconds: The same for its ``typecheck`` session (``typecheck-seconds``).
     """
 
     id: str
@@ -56,6 +58,7 @@ class Member:
     demo: tuple[str, ...] = ()
     test_extras: tuple[str, ...] = ()
     test_seconds: float = DEFAULT_TEST_SECONDS
+    typecheck_seconds: float = DEFAULT_TYPECHECK_SECONDS
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -132,16 +135,23 @@ def load_member(path: Path) -> Member:
             gpu=bool(table.get("gpu", False)),
             demo=tuple(table.get("demo", ())),
             test_extras=tuple(table.get("test-extras", ())),
-            test_seconds=_seconds(pyproject, table.get("test-seconds", DEFAULT_TEST_SECONDS)),
+            test_seconds=_seconds(
+                pyproject, "test-seconds", table.get("test-seconds", DEFAULT_TEST_SECONDS)
+            ),
+            typecheck_seconds=_seconds(
+                pyproject,
+                "typecheck-seconds",
+                table.get("typecheck-seconds", DEFAULT_TYPECHECK_SECONDS),
+            ),
             raw=table,
         )
     except KeyError as exc:
         raise WorkspaceError(f"{pyproject}: [tool.aiinfra] lacks {exc.args[0]!r}") from None
 
 
-def _seconds(pyproject: Path, value: object) -> float:
+def _seconds(pyproject: Path, key: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise WorkspaceError(f"{pyproject}: test-seconds must be a positive number, got {value!r}")
+        raise WorkspaceError(f"{pyproject}: {key} must be a positive number, got {value!r}")
     return float(value)
 
 

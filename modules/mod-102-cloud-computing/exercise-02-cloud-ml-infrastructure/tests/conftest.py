@@ -1,3 +1,6 @@
+"""Fixtures: a writable copy of the shipped terraform/ (``terraform`` and ``checkov`` come from
+the shared pytest plugin)."""
+
 from __future__ import annotations
 
 import shutil
@@ -5,32 +8,6 @@ from pathlib import Path
 
 import pytest
 from cloudinfra.paths import terraform_dir
-
-from aiinfra_shared.iac.checkov import CheckovMissingError, find_checkov
-from aiinfra_shared.iac.errors import IacError
-from aiinfra_shared.iac.terraform import Terraform
-from aiinfra_shared.testing.plugin import require_services
-
-FIXTURES = Path(__file__).parent / "fixtures"
-
-
-@pytest.fixture(scope="session")
-def terraform() -> Terraform:
-    try:
-        return Terraform.find()
-    except IacError as exc:
-        pytest.fail(str(exc), pytrace=False)
-
-
-@pytest.fixture(scope="session")
-def checkov(request: pytest.FixtureRequest) -> str:
-    """The checkov executable; missing: skip (a laptop) or fail (CI, --require-services)."""
-    try:
-        return find_checkov()
-    except CheckovMissingError as exc:
-        if require_services(request.config):
-            pytest.fail(str(exc), pytrace=False)
-        pytest.skip(str(exc))
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -32,14 +32,10 @@ def namespace(cluster: RunningService, k8s_namespace: str) -> str:
 
 
 @pytest.fixture
-def operator(namespace: str) -> Iterator[KopfRunner]:
+def operator(namespace: str, kopf_operator: Callable[..., Any]) -> Iterator[KopfRunner]:
     """The real operator (``kopf run``) in a thread, watching the test's namespace."""
-    runner = KopfRunner(
-        ["run", "--standalone", "--namespace", namespace, "-m", "modelop.handlers"], timeout=60
-    )
-    with runner:
+    with kopf_operator("modelop.handlers", namespace) as runner:
         yield runner
-    assert runner.exception is None, runner.output[-3000:]
 
 
 class Kube:

@@ -1,6 +1,6 @@
 """How long real DAG runs take here: DAG-folder parse time and training runs by size.
 
-    uv run --package aiinfra-mlflows python \
+    uv run --package aiinfra-airflowml python \
         modules/mod-105-data-pipelines/exercise-04-workflow-orchestration-airflow/benchmarks/bench_runs.py
 
 Prints a markdown table (and writes it as JSON with ``--json PATH``). Every run is a real
@@ -33,7 +33,7 @@ def parse_seconds(repeats: int) -> list[float]:
     code = (
         "import time; t = time.perf_counter()\n"
         "from airflow.dag_processing.dagbag import DagBag\n"
-        "from mlflows.home import DAGS_FOLDER\n"
+        "from airflowml.home import DAGS_FOLDER\n"
         "bag = DagBag(dag_folder=str(DAGS_FOLDER)); assert not bag.import_errors\n"
         "print(time.perf_counter() - t)\n"
     )
@@ -52,17 +52,17 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="mlflows-bench-") as tmp:
-        from mlflows.config import MlflowsSettings
-        from mlflows.home import activate, init
+    with tempfile.TemporaryDirectory(prefix="airflowml-bench-") as tmp:
+        from airflowml.config import AirflowmlSettings
+        from airflowml.home import activate, init
 
-        settings = MlflowsSettings(home=Path(tmp))
+        settings = AirflowmlSettings(home=Path(tmp))
         activate(settings)
         start = time.perf_counter()
         init(settings)
         migrate_s = time.perf_counter() - start
 
-        from mlflows.runner import run_dag
+        from airflowml.runner import run_dag
 
         log = Path(tmp) / "bench.log"
         rows: list[dict[str, object]] = []

@@ -17,24 +17,24 @@ from pathlib import Path
 
 import pytest
 
-_HOME = Path(tempfile.mkdtemp(prefix="mlflows-tests-"))
-os.environ["MLFLOWS_HOME"] = str(_HOME)
-os.environ["MLFLOWS_SENSOR_POKE_S"] = "1"
-os.environ["MLFLOWS_SENSOR_TIMEOUT_S"] = "4"
-os.environ.pop("MLFLOWS_TRACKING_URI", None)
-os.environ.pop("MLFLOWS_ALERT_WEBHOOK", None)
+_HOME = Path(tempfile.mkdtemp(prefix="airflowml-tests-"))
+os.environ["AIRFLOWML_HOME"] = str(_HOME)
+os.environ["AIRFLOWML_SENSOR_POKE_S"] = "1"
+os.environ["AIRFLOWML_SENSOR_TIMEOUT_S"] = "4"
+os.environ.pop("AIRFLOWML_TRACKING_URI", None)
+os.environ.pop("AIRFLOWML_ALERT_WEBHOOK", None)
 
-from mlflows.config import MlflowsSettings  # noqa: E402
-from mlflows.home import activate, init  # noqa: E402
+from airflowml.config import AirflowmlSettings  # noqa: E402
+from airflowml.home import activate, init  # noqa: E402
 
-activate(MlflowsSettings())  # before any test module imports Airflow
+activate(AirflowmlSettings())  # before any test module imports Airflow
 _names = itertools.count()
 
 
 @pytest.fixture(scope="session")
-def settings() -> Iterator[MlflowsSettings]:
+def settings() -> Iterator[AirflowmlSettings]:
     """The session's settings, its Airflow home active and migrated."""
-    current = MlflowsSettings()
+    current = AirflowmlSettings()
     init(current)
     yield current
     shutil.rmtree(_HOME, ignore_errors=True)
@@ -48,7 +48,7 @@ def model_name(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def inbox(settings: MlflowsSettings) -> Iterator[Path]:
+def inbox(settings: AirflowmlSettings) -> Iterator[Path]:
     """The batch inbox, empty before and after the test."""
     settings.inbox.mkdir(parents=True, exist_ok=True)
     for leftover in settings.inbox.glob("*"):

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mlflows.alerts import emit, read_alerts
-from mlflows.config import MlflowsSettings
+from airflowml.alerts import emit, read_alerts
+from airflowml.config import AirflowmlSettings
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def test_alerts_go_to_the_log_and_the_webhook(
     tmp_path: Path, webhook: tuple[str, list[dict[str, Any]]]
 ) -> None:
     url, received = webhook
-    settings = MlflowsSettings(home=tmp_path, alert_webhook=url)
+    settings = AirflowmlSettings(home=tmp_path, alert_webhook=url)
     record = emit({"kind": "task_failed", "task_id": "validate"}, settings)
     assert read_alerts(settings.alert_log) == [record]
     assert received == [record]
@@ -49,7 +49,7 @@ def test_alerts_go_to_the_log_and_the_webhook(
 
 
 def test_a_dead_webhook_loses_no_alert(tmp_path: Path) -> None:
-    settings = MlflowsSettings(home=tmp_path, alert_webhook="http://127.0.0.1:9/nothing-here")
+    settings = AirflowmlSettings(home=tmp_path, alert_webhook="http://127.0.0.1:9/nothing-here")
     emit({"kind": "task_failed", "task_id": "a"}, settings)
     emit({"kind": "task_failed", "task_id": "b"}, settings)
     assert [a["task_id"] for a in read_alerts(settings.alert_log)] == ["a", "b"]

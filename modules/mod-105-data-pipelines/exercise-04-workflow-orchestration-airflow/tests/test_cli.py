@@ -1,4 +1,4 @@
-"""The ``mlflows`` command, run as a learner runs it (a subprocess)."""
+"""The ``airflowml`` command, run as a learner runs it (a subprocess)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from mlflows.config import MlflowsSettings
+from airflowml.config import AirflowmlSettings
 
 pytestmark = pytest.mark.integration
 
 
-def mlflows(home: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def airflowml(home: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
     return subprocess.run(
-        [sys.executable, "-m", "mlflows", "--home", str(home), *args],
+        [sys.executable, "-m", "airflowml", "--home", str(home), *args],
         capture_output=True,
         text=True,
         env=env,
@@ -26,9 +26,9 @@ def mlflows(home: Path, *args: str, timeout: float = 300) -> subprocess.Complete
 
 
 def test_run_shows_every_task_and_models_shows_the_deployed_version(
-    settings: MlflowsSettings,
+    settings: AirflowmlSettings,
 ) -> None:
-    done = mlflows(
+    done = airflowml(
         settings.home,
         "run",
         "ml_training_pipeline",
@@ -46,15 +46,15 @@ def test_run_shows_every_task_and_models_shows_the_deployed_version(
     log = next((settings.airflow_home / "logs" / "runs").glob("ml_training_pipeline-*.log"))
     assert "deploy_gate" in log.read_text()  # the task logs went to the file, not the screen
 
-    models = mlflows(settings.home, "models", "-m", "cli-model")
+    models = airflowml(settings.home, "models", "-m", "cli-model")
     assert models.returncode == 0, models.stderr
     assert "v1" in models.stdout
     assert "logreg-C=1.0" in models.stdout
     assert "yes" in models.stdout
 
 
-def test_a_failed_run_exits_1_with_the_reason(settings: MlflowsSettings) -> None:
-    done = mlflows(
+def test_a_failed_run_exits_1_with_the_reason(settings: AirflowmlSettings) -> None:
+    done = airflowml(
         settings.home,
         "run",
         "ml_training_pipeline",
@@ -70,7 +70,7 @@ def test_a_failed_run_exits_1_with_the_reason(settings: MlflowsSettings) -> None
     )
 
 
-def test_user_mistakes_are_one_line_errors(settings: MlflowsSettings) -> None:
+def test_user_mistakes_are_one_line_errors(settings: AirflowmlSettings) -> None:
     cases = [
         (("run", "nope"), "no DAG 'nope'"),
         (("run", "ml_training_pipeline", "--conf", "{bad"), "--conf is not JSON"),
@@ -82,7 +82,7 @@ def test_user_mistakes_are_one_line_errors(settings: MlflowsSettings) -> None:
         (("models", "-m", "never-trained"), "model never-trained has no versions yet"),
     ]
     for args, message in cases:
-        done = mlflows(settings.home, *args)
+        done = airflowml(settings.home, *args)
         assert done.returncode == 1, (args, done.stdout, done.stderr)
         assert message in done.stderr, (args, done.stderr)
         assert "Traceback" not in done.stderr
@@ -90,7 +90,7 @@ def test_user_mistakes_are_one_line_errors(settings: MlflowsSettings) -> None:
 
 @pytest.mark.slow
 def test_demo_runs_end_to_end(tmp_path: Path) -> None:
-    done = mlflows(tmp_path / "unused", "demo", timeout=600)
+    done = airflowml(tmp_path / "unused", "demo", timeout=600)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     out = done.stdout
     assert "1. train, register, deploy v1" in out

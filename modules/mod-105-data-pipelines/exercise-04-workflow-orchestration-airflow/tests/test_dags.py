@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mlflows.config import MlflowsSettings
-from mlflows.errors import MlflowsError
-from mlflows.home import DAGS_FOLDER
-from mlflows.pipelines import VALIDATED_DATA, load_factory_config
-from mlflows.runner import schedule_of
+from airflowml.config import AirflowmlSettings
+from airflowml.errors import AirflowmlError
+from airflowml.home import DAGS_FOLDER
+from airflowml.pipelines import VALIDATED_DATA, load_factory_config
+from airflowml.runner import schedule_of
 
 EXPECTED = {
     "ml_training_pipeline",
@@ -27,8 +27,8 @@ EXPECTED = {
 
 
 @pytest.fixture(scope="module")
-def bag(settings: MlflowsSettings) -> Any:
-    from mlflows.runner import dagbag
+def bag(settings: AirflowmlSettings) -> Any:
+    from airflowml.runner import dagbag
 
     return dagbag(refresh=True)
 
@@ -66,7 +66,7 @@ def test_training_pipeline_shape(bag: Any) -> None:
 def test_retries_owners_tags_and_callbacks(bag: Any) -> None:
     for dag_id in EXPECTED:
         dag = bag.get_dag(dag_id)
-        assert "mlflows" in dag.tags
+        assert "airflowml" in dag.tags
         for task in dag.tasks:
             assert task.owner, f"{dag_id}.{task.task_id} has no owner"
             assert task.on_failure_callback, f"{dag_id}.{task.task_id}: no failure alert"
@@ -89,7 +89,7 @@ def test_schedules_sensor_and_asset_wiring(bag: Any) -> None:
     sensor = bag.get_dag("batch_inference").get_task("wait_for_batch")
     assert sensor.mode == "reschedule"
     assert schedule_of(bag.get_dag("train_churn_us")) == "30 4 * * *"
-    assert schedule_of(training) == "0 3 * * 1 or asset mlflows_validated_training_data"
+    assert schedule_of(training) == "0 3 * * 1 or asset airflowml_validated_training_data"
     assert schedule_of(bag.get_dag("batch_inference")) == "0 * * * *"
 
 
@@ -132,7 +132,7 @@ def test_dag_files_import_nothing_heavy_at_parse_time() -> None:
 def test_a_bad_factory_file_is_an_import_error_of_that_file_only(tmp_path: Path) -> None:
     bad = tmp_path / "pipelines.yaml"
     bad.write_text("pipelines:\n  - name: eu\n    model_name: churn-eu\n    shedule: daily\n")
-    parsed = _parse_in_subprocess({"MLFLOWS_PIPELINES_FILE": str(bad)})
+    parsed = _parse_in_subprocess({"AIRFLOWML_PIPELINES_FILE": str(bad)})
     ((where, error),) = parsed["errors"].items()
     assert where.endswith("pipelines_factory.py")
     assert "pipelines.0.shedule: Extra inputs are not permitted" in error
@@ -148,11 +148,11 @@ def test_factory_config_rules(tmp_path: Path) -> None:
     assert [p.name for p in shipped.pipelines] == ["churn_eu", "churn_us"]
     config = tmp_path / "p.yaml"
     config.write_text("pipelines:\n  - {name: a, model_name: a}\n  - {name: a, model_name: b}\n")
-    with pytest.raises(MlflowsError, match="duplicate pipeline names: a"):
+    with pytest.raises(AirflowmlError, match="duplicate pipeline names: a"):
         load_factory_config(config)
     config.write_text("pipelines:\n  - {name: a, model_name: a, params: {n_row: 5}}\n")
-    with pytest.raises(MlflowsError, match="unknown params n_row"):
+    with pytest.raises(AirflowmlError, match="unknown params n_row"):
         load_factory_config(config)
     config.write_text("pipelines:\n  - {name: A-b, model_name: a}\n")
-    with pytest.raises(MlflowsError, match=r"pipelines\.0\.name"):
+    with pytest.raises(AirflowmlError, match=r"pipelines\.0\.name"):
         load_factory_config(config)

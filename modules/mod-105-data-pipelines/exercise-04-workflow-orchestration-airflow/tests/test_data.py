@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from mlflows.data import LABEL, generate, mean_shift, read_table, require_valid, validate
-from mlflows.errors import DataValidationError, MlflowsError
+from airflowml.data import LABEL, generate, mean_shift, read_table, require_valid, validate
+from airflowml.errors import AirflowmlError, DataValidationError
 
 
 def test_generation_is_reproducible_and_valid() -> None:
@@ -56,18 +56,18 @@ def test_labels_must_be_binary_with_both_classes() -> None:
 
 def test_empty_and_unreadable_files(tmp_path: Path) -> None:
     assert validate(generate(100, 1).iloc[:0]).reasons == ["the table has no rows"]
-    with pytest.raises(MlflowsError, match="no such data file"):
+    with pytest.raises(AirflowmlError, match="no such data file"):
         read_table(tmp_path / "missing.csv")
     empty = tmp_path / "empty.csv"
     empty.write_text("")
-    with pytest.raises(MlflowsError, match="not a readable CSV"):
+    with pytest.raises(AirflowmlError, match="not a readable CSV"):
         read_table(empty)
 
 
 def test_bad_generation_arguments_are_refused() -> None:
-    with pytest.raises(MlflowsError, match="n_rows"):
+    with pytest.raises(AirflowmlError, match="n_rows"):
         generate(10)
-    with pytest.raises(MlflowsError, match="label_noise"):
+    with pytest.raises(AirflowmlError, match="label_noise"):
         generate(100, label_noise=2)
 
 

@@ -10,13 +10,13 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from mlflows.alerts import read_alerts
-from mlflows.config import MlflowsSettings
-from mlflows.data import generate
-from mlflows.errors import MlflowsError
-from mlflows.pipelines import VALIDATED_DATA, run_folder
-from mlflows.registry import ModelRegistry
-from mlflows.runner import RunResult, run_dag
+from airflowml.alerts import read_alerts
+from airflowml.config import AirflowmlSettings
+from airflowml.data import generate
+from airflowml.errors import AirflowmlError
+from airflowml.pipelines import VALIDATED_DATA, run_folder
+from airflowml.registry import ModelRegistry
+from airflowml.runner import RunResult, run_dag
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +30,7 @@ def train(model_name: str, **conf: Any) -> RunResult:
     )
 
 
-def _alerts(settings: MlflowsSettings, run: RunResult, kind: str) -> list[dict[str, Any]]:
+def _alerts(settings: AirflowmlSettings, run: RunResult, kind: str) -> list[dict[str, Any]]:
     return [
         a
         for a in read_alerts(settings.alert_log)
@@ -39,7 +39,7 @@ def _alerts(settings: MlflowsSettings, run: RunResult, kind: str) -> list[dict[s
 
 
 def test_training_deploys_the_first_version_then_keeps_it_against_a_worse_one(
-    settings: MlflowsSettings, model_name: str
+    settings: AirflowmlSettings, model_name: str
 ) -> None:
     first = train(model_name)
     assert first.ok, first.states()
@@ -70,7 +70,7 @@ def test_training_deploys_the_first_version_then_keeps_it_against_a_worse_one(
 
 
 def test_a_better_model_replaces_the_deployed_one(
-    settings: MlflowsSettings, model_name: str
+    settings: AirflowmlSettings, model_name: str
 ) -> None:
     assert train(model_name, grid=[{"kind": "gbm", "max_depth": 1, "max_iter": 2}]).ok  # weak v1
     better = train(model_name)
@@ -80,7 +80,7 @@ def test_a_better_model_replaces_the_deployed_one(
 
 
 def test_validation_failure_stops_the_run_at_validate(
-    settings: MlflowsSettings, model_name: str
+    settings: AirflowmlSettings, model_name: str
 ) -> None:
     run = train(model_name, inject_nulls=0.2)
     assert run.state == "failed"
@@ -98,7 +98,9 @@ def test_validation_failure_stops_the_run_at_validate(
     assert "nulls" in alert["error"]
 
 
-def test_a_flaky_ingest_succeeds_after_retries(settings: MlflowsSettings, model_name: str) -> None:
+def test_a_flaky_ingest_succeeds_after_retries(
+    settings: AirflowmlSettings, model_name: str
+) -> None:
     run = train(model_name, flaky_failures=2)
     assert run.ok, run.states()
     assert run.task("ingest").try_number == 3
@@ -107,7 +109,7 @@ def test_a_flaky_ingest_succeeds_after_retries(settings: MlflowsSettings, model_
 
 
 def test_tasks_over_their_budget_raise_deadline_alerts(
-    settings: MlflowsSettings, model_name: str
+    settings: AirflowmlSettings, model_name: str
 ) -> None:
     run = train(model_name, task_budget_s=0.000001)
     assert run.ok  # tracking, not enforcement
@@ -117,11 +119,11 @@ def test_tasks_over_their_budget_raise_deadline_alerts(
 
 
 def test_bad_conf_is_refused_before_anything_runs(model_name: str) -> None:
-    with pytest.raises(MlflowsError, match="invalid conf for ml_training_pipeline"):
+    with pytest.raises(AirflowmlError, match="invalid conf for ml_training_pipeline"):
         train(model_name, n_rows=10)
-    with pytest.raises(MlflowsError, match="unknown conf keys for ml_training_pipeline: n_row"):
+    with pytest.raises(AirflowmlError, match="unknown conf keys for ml_training_pipeline: n_row"):
         run_dag("ml_training_pipeline", {"n_row": 500})
-    with pytest.raises(MlflowsError, match="no DAG 'nope'"):
+    with pytest.raises(AirflowmlError, match="no DAG 'nope'"):
         run_dag("nope")
 
 
@@ -133,7 +135,7 @@ def test_a_bad_grid_entry_fails_the_run_before_training(model_name: str) -> None
 
 
 def test_batch_inference_scores_a_landed_file(
-    settings: MlflowsSettings, model_name: str, inbox: Path
+    settings: AirflowmlSettings, model_name: str, inbox: Path
 ) -> None:
     assert train(model_name).ok
     batch = generate(300, 55, with_label=False)
@@ -149,7 +151,7 @@ def test_batch_inference_scores_a_landed_file(
 
 
 def test_batch_inference_waits_for_a_file_that_lands_later(
-    settings: MlflowsSettings, model_name: str, inbox: Path
+    settings: AirflowmlSettings, model_name: str, inbox: Path
 ) -> None:
     assert train(model_name).ok
 
@@ -167,7 +169,7 @@ def test_batch_inference_waits_for_a_file_that_lands_later(
 
 
 def test_a_bad_batch_is_rejected_with_its_reason(
-    settings: MlflowsSettings, model_name: str, inbox: Path
+    settings: AirflowmlSettings, model_name: str, inbox: Path
 ) -> None:
     assert train(model_name).ok
     generate(100, 57, with_label=False).drop(columns=["age"]).to_csv(inbox / "bad.csv", index=False)
@@ -187,7 +189,7 @@ def test_no_batch_means_the_sensor_times_out(inbox: Path) -> None:
 
 
 def test_data_quality_publishes_an_asset_event_that_queues_retraining(
-    settings: MlflowsSettings,
+    settings: AirflowmlSettings,
 ) -> None:
     from airflow.models.asset import AssetDagRunQueue, AssetEvent, AssetModel
     from airflow.utils.session import create_session

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from mlflows.config import MlflowsSettings
-from mlflows.registry import ModelRegistry
-from mlflows.runner import run_dag
+from airflowml.config import AirflowmlSettings
+from airflowml.registry import ModelRegistry
+from airflowml.runner import run_dag
 
 pytestmark = pytest.mark.integration
 
@@ -16,12 +16,12 @@ pytestmark = pytest.mark.integration
 def tracking_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """MLflow's SQLite store (the same client API a server has); tasks read the env var."""
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    monkeypatch.setenv("MLFLOWS_TRACKING_URI", uri)
+    monkeypatch.setenv("AIRFLOWML_TRACKING_URI", uri)
     return uri
 
 
 def test_register_logs_the_version_to_mlflow(
-    settings: MlflowsSettings, model_name: str, tracking_uri: str
+    settings: AirflowmlSettings, model_name: str, tracking_uri: str
 ) -> None:
     import mlflow
 

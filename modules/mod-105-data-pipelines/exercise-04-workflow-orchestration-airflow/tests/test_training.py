@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from mlflows.data import LABEL, generate
-from mlflows.errors import MlflowsError, NoModelError
-from mlflows.features import FEATURES
-from mlflows.registry import ModelRegistry
-from mlflows.training import (
+from airflowml.data import LABEL, generate
+from airflowml.errors import AirflowmlError, NoModelError
+from airflowml.features import FEATURES
+from airflowml.registry import ModelRegistry
+from airflowml.training import (
     champion_auc,
     check_params,
     choose_best,
@@ -40,11 +40,11 @@ def test_split_is_stratified_and_the_spec_is_fitted_on_train_only(paths: dict[st
 
 
 def test_bad_grid_entries_are_refused_before_training() -> None:
-    with pytest.raises(MlflowsError, match="unknown model kind 'svm'"):
+    with pytest.raises(AirflowmlError, match="unknown model kind 'svm'"):
         check_params({"kind": "svm"})
-    with pytest.raises(MlflowsError, match="C must be > 0"):
+    with pytest.raises(AirflowmlError, match="C must be > 0"):
         check_params({"kind": "logreg", "C": 0})
-    with pytest.raises(MlflowsError, match="max_depth"):
+    with pytest.raises(AirflowmlError, match="max_depth"):
         check_params({"kind": "gbm", "max_depth": 40})
 
 
@@ -57,7 +57,7 @@ def test_the_best_validation_auc_wins(paths: dict[str, str], tmp_path: Path) -> 
     assert best["val"]["auc"] == max(c["val"]["auc"] for c in evaluated)
     assert best["name"] == "logreg-C=1.0"  # a 3-tree stump ensemble is clearly worse here
     assert 0.75 < best["val"]["auc"] < 0.95
-    with pytest.raises(MlflowsError, match="no candidates"):
+    with pytest.raises(AirflowmlError, match="no candidates"):
         choose_best([])
 
 
@@ -78,7 +78,7 @@ def test_registry_versions_and_deploy(paths: dict[str, str], tmp_path: Path) -> 
     # The deployed model scores raw rows through its own feature spec.
     auc = champion_auc(current, paths["test_raw"])
     assert 0.75 < auc < 0.95
-    with pytest.raises(MlflowsError, match="no version 9"):
+    with pytest.raises(AirflowmlError, match="no version 9"):
         registry.deploy(9, "nope")
     assert registry.require_current().version == 2
 

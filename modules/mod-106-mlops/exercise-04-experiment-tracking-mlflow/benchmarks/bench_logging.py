@@ -19,11 +19,11 @@ from rich.table import Table
 
 def main() -> None:
     import mlflow
-    from tracking.concurrency import log_concurrently
-    from tracking.data import load_dataset
-    from tracking.models import ModelSpec, fit
-    from tracking.server import connect
-    from tracking.train import train_run
+    from exptrack.concurrency import log_concurrently
+    from exptrack.data import load_dataset
+    from exptrack.models import ModelSpec, fit
+    from exptrack.server import connect
+    from exptrack.train import train_run
 
     console = Console()
     with ExitStack() as stack:

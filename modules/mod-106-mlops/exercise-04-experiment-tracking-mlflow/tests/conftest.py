@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import mlflow
 import pytest
-from tracking.data import Dataset, load_dataset
-from tracking.server import connect
+from exptrack.data import Dataset, load_dataset
+from exptrack.server import connect
 
 from aiinfra_shared.services import RunningService
 

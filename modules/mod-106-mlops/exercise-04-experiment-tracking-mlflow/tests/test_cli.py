@@ -1,4 +1,4 @@
-"""The ``tracking`` command as a user runs it: a subprocess, exit codes, one-line errors."""
+"""The ``exptrack`` command as a user runs it: a subprocess, exit codes, one-line errors."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from exptrack import registry
+from exptrack.cli import app
+from exptrack.data import load_dataset
+from exptrack.errors import ExptrackError
 from mlflow import MlflowClient
-from tracking import registry
-from tracking.cli import app
-from tracking.data import load_dataset
-from tracking.errors import TrackingError
 from typer.testing import CliRunner
 
 pytestmark = pytest.mark.integration
@@ -27,7 +27,7 @@ def _run(
     if uri:
         env["MLFLOW_TRACKING_URI"] = uri
     return subprocess.run(
-        [sys.executable, "-m", "tracking", *args],
+        [sys.executable, "-m", "exptrack", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -70,7 +70,7 @@ def test_bad_input_gives_plain_errors(tracking_uri: str) -> None:
     for args, message in cases:
         code, output, exc = _invoke(*args)
         assert code == 1, (args, output)
-        assert isinstance(exc, TrackingError), (args, exc)
+        assert isinstance(exc, ExptrackError), (args, exc)
         assert message in str(exc), (args, str(exc))
 
 
@@ -127,7 +127,7 @@ def test_train_promote_refuse_rollback_and_predict_through_the_cli(
 
 @pytest.mark.slow
 def test_demo_on_a_running_server(tracking_uri: str, tmp_path: Path) -> None:
-    env_exp = {"TRACKING_EXPERIMENT": "demo", "TRACKING_MODEL_NAME": "demo-model"}
+    env_exp = {"EXPTRACK_EXPERIMENT": "demo", "EXPTRACK_MODEL_NAME": "demo-model"}
     os.environ.update(env_exp)
     try:
         # Two trials instead of six: the same story (sweep, champion, refused challenger,

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from tracking.data import TARGET, Dataset, load_dataset
-from tracking.errors import TrackingError
-from tracking.models import KINDS, ModelSpec, TabularClassifier, fit
+from exptrack.data import TARGET, Dataset, load_dataset
+from exptrack.errors import ExptrackError
+from exptrack.models import KINDS, ModelSpec, TabularClassifier, fit
 
 
 def test_split_is_disjoint_stratified_and_reproducible(data: Dataset) -> None:
@@ -30,9 +30,9 @@ def test_feature_subset_and_bad_names() -> None:
     subset = load_dataset(features=["mean_radius", "mean_texture"])
     assert subset.features == ["mean_radius", "mean_texture"]
     assert list(subset.train.columns) == ["mean_radius", "mean_texture", TARGET]
-    with pytest.raises(TrackingError, match="unknown feature"):
+    with pytest.raises(ExptrackError, match="unknown feature"):
         load_dataset(features=["mean radius"])
-    with pytest.raises(TrackingError, match="unknown dataset"):
+    with pytest.raises(ExptrackError, match="unknown dataset"):
         load_dataset("iris")
 
 
@@ -53,7 +53,7 @@ def test_synthetic_dataset_has_requested_size() -> None:
     ],
 )
 def test_bad_specs_are_refused(kind: str, params: str, message: str) -> None:
-    with pytest.raises(TrackingError, match=message):
+    with pytest.raises(ExptrackError, match=message):
         ModelSpec.parse(kind, params)
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import mlflow
 import numpy as np
 import pytest
+from exptrack import registry
+from exptrack.data import Dataset, load_dataset
+from exptrack.errors import ExptrackError, GateRefusedError
+from exptrack.models import ModelSpec
+from exptrack.predict import predict
+from exptrack.server import connect
+from exptrack.train import RunResult, train_run
 from mlflow import MlflowClient
-from tracking import registry
-from tracking.data import Dataset, load_dataset
-from tracking.errors import GateRefusedError, TrackingError
-from tracking.models import ModelSpec
-from tracking.predict import predict
-from tracking.server import connect
-from tracking.train import RunResult, train_run
 
 pytestmark = pytest.mark.integration
 
@@ -73,7 +73,7 @@ def test_gates_refuse_worse_promote_better_and_rollback(
     # Rollback: champion goes back to v1; v1 replaced nothing, so a second rollback fails.
     assert registry.rollback(client, model_name) == (v3, v1)
     assert _champion(client, model_name) == v1
-    with pytest.raises(TrackingError, match="first champion"):
+    with pytest.raises(ExptrackError, match="first champion"):
         registry.rollback(client, model_name)
 
 
@@ -118,7 +118,7 @@ def test_register_is_idempotent_and_best_run_is_the_top_metric(
     assert a.tags["data_hash"] == client.get_run(a.run_id).data.tags["data_hash"]
     top = max(runs.values(), key=lambda r: r.metrics["val_f1"])
     assert registry.best_run_id(client, "registry-tests", "val_f1") == top.run_id
-    with pytest.raises(TrackingError, match="unknown experiment"):
+    with pytest.raises(ExptrackError, match="unknown experiment"):
         registry.best_run_id(client, "no-such-experiment")
 
 
@@ -145,10 +145,10 @@ def test_predict_errors_are_plain(
 ) -> None:
     client = MlflowClient()
     registry.register(client, model_name, runs["better"].run_id)
-    with pytest.raises(TrackingError, match="has no alias 'champion'"):
+    with pytest.raises(ExptrackError, match="has no alias 'champion'"):
         predict(model_name, data.holdout)
-    with pytest.raises(TrackingError, match="not found"):
+    with pytest.raises(ExptrackError, match="not found"):
         predict("no-such-model", data.holdout)
     registry.promote(client, model_name, "1", LOOSE)
-    with pytest.raises(TrackingError, match="input lacks 1 column"):
+    with pytest.raises(ExptrackError, match="input lacks 1 column"):
         predict(model_name, data.holdout.drop(columns=["mean_area"]))

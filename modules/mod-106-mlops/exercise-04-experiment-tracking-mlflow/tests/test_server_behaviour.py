@@ -6,14 +6,14 @@ from pathlib import Path
 
 import mlflow
 import pytest
+from exptrack import registry
+from exptrack.concurrency import log_concurrently
+from exptrack.data import Dataset
+from exptrack.models import ModelSpec
+from exptrack.predict import predict
+from exptrack.server import connect
+from exptrack.train import train_run
 from mlflow import MlflowClient
-from tracking import registry
-from tracking.concurrency import log_concurrently
-from tracking.data import Dataset
-from tracking.models import ModelSpec
-from tracking.predict import predict
-from tracking.server import connect
-from tracking.train import train_run
 
 from aiinfra_shared.services import mlflow as mlflow_launcher
 

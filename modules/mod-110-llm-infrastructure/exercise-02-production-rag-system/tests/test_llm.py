@@ -7,13 +7,11 @@ and what happens when the endpoint fails.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi import FastAPI, HTTPException
 from fastapi.testclient import TestClient
 from ragkit.api import create_app
@@ -23,6 +21,7 @@ from ragkit.pipeline import ask
 from ragkit.rag import Rag
 
 from aiinfra_shared.services.base import free_port
+from aiinfra_shared.testing.asgi import serve_in_thread
 
 
 class ChatServer:
@@ -49,28 +48,16 @@ class ChatServer:
                 "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
             }  # fmt: skip
 
-        port = free_port()
-        self.url = f"http://127.0.0.1:{port}/v1"
-        self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            assert time.monotonic() < deadline, "chat server did not start"
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+        self.app = app
+        self.url = ""
 
 
 @pytest.fixture(scope="module")
 def chat() -> Iterator[ChatServer]:
     server = ChatServer()
-    yield server
-    server.stop()
+    with serve_in_thread(server.app) as served:
+        server.url = f"{served.url}/v1"
+        yield server
 
 
 @pytest.fixture

@@ -7,22 +7,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from aiinfra_shared.entrypoint import run_typer
-from aiinfra_shared.logging import configure
+from aiinfra_shared.cliapp import console, package_app, run_typer
 from trainplat import registry
 from trainplat.config import Settings
 from trainplat.errors import TrainplatError
 from trainplat.spec import load
 
-app = typer.Typer(
-    help="A training platform on Ray: job specs run as Ray Train TorchTrainer jobs with fault "
-    "tolerance and checkpoints, Ray Tune (ASHA) searches, MLflow tracking.",
-    no_args_is_help=True,
-    add_completion=False,
+app = package_app(
+    "A training platform on Ray: job specs run as Ray Train TorchTrainer jobs with fault "
+    "tolerance and checkpoints, Ray Tune (ASHA) searches, MLflow tracking."
 )
-console = Console()
 
 SpecArg = Annotated[Path, typer.Argument(help="Job spec (YAML).")]
 Address = Annotated[
@@ -48,12 +43,6 @@ def _connect(settings: Settings, address: str | None) -> None:
 
     with console.status("connecting to Ray"):
         connect(address or settings.ray_address, num_cpus=settings.num_cpus)
-
-
-@app.callback()
-def _setup() -> None:
-    """Configure logging once for every sub-command."""
-    configure()
 
 
 @app.command()

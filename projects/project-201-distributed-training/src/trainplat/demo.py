@@ -17,8 +17,9 @@ from rich.console import Console
 
 from trainplat import registry
 from trainplat.cluster import connect, dashboard_url, disconnect
-from trainplat.platform import JobReport, TuneReport, submit, tune
+from trainplat.platform import submit, tune
 from trainplat.report import job_table, registry_table, tune_table
+from trainplat.results import JobReport, TuneReport
 from trainplat.spec import ChaosSpec, JobSpec, builtin
 
 

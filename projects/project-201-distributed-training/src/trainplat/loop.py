@@ -23,8 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 from torch.nn import functional
-from torch.utils.data import DataLoader
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, DistributedSampler
 
 from trainplat.workload import mlp, split
 
@@ -95,7 +97,9 @@ def train_loop(config: dict[str, Any]) -> None:
         noise=data["noise"],
         seed=data["seed"],
     )
-    model = mlp(data["features"], data["classes"], int(config["hidden"]), int(config["layers"]))
+    model: nn.Module = mlp(
+        data["features"], data["classes"], int(config["hidden"]), int(config["layers"])
+    )
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=float(config["lr"]), weight_decay=float(config["weight_decay"])
     )
@@ -119,21 +123,20 @@ def train_loop(config: dict[str, Any]) -> None:
         loader = rtt.prepare_data_loader(loader)  # DistributedSampler + device placement
         device = rtt.get_device()
         # after prepare_model the optimizer still holds the same parameter tensors
-    bare = model.module if hasattr(model, "module") else model
+    bare: nn.Module = model.module if isinstance(model, DistributedDataParallel) else model
     val_x, val_y = (t.to(device) for t in val_set.tensors)
 
     for epoch in range(start_epoch, int(config["epochs"])):
         _chaos(config, epoch, session.rank)
-        sampler = getattr(loader, "sampler", None)
-        if hasattr(sampler, "set_epoch"):
-            sampler.set_epoch(epoch)  # a new shuffle each epoch, the same on every rank
+        if isinstance(loader.sampler, DistributedSampler):
+            loader.sampler.set_epoch(epoch)  # a new shuffle each epoch, the same on every rank
         model.train()
         seen, loss_sum, tick = 0, 0.0, time.perf_counter()
         for x, y in loader:
             x, y = x.to(device), y.to(device)
             optimizer.zero_grad(set_to_none=True)
             loss = functional.cross_entropy(model(x), y)
-            loss.backward()  # DDP all-reduces the gradients here
+            loss.backward()  # type: ignore[no-untyped-call]  # DDP all-reduces gradients here
             optimizer.step()
             seen += len(y)
             loss_sum += float(loss.detach()) * len(y)

@@ -14,57 +14,18 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from trainplat import registry
 from trainplat.errors import JobFailedError, TrainplatError
+from trainplat.results import JobReport, TrialRow, TuneReport
 from trainplat.spec import Distribution, JobSpec
 
 logger = logging.getLogger(__name__)
 
 HISTORY = "history.jsonl"
-
-
-@dataclass
-class JobReport:
-    """A finished ``submit``."""
-
-    name: str
-    state: str
-    metrics: dict[str, Any]
-    history: list[dict[str, Any]]
-    checkpoint: str | None
-    restored_from_epoch: int
-    seconds: float
-    mlflow_run_id: str | None = None
-
-
-@dataclass
-class TrialRow:
-    """One Tune trial."""
-
-    trial: str
-    config: dict[str, Any]
-    epochs: int
-    metric: float
-    stopped_early: bool
-
-
-@dataclass
-class TuneReport:
-    """A finished ``tune``."""
-
-    name: str
-    metric: str
-    mode: str
-    trials: list[TrialRow]
-    best: TrialRow
-    best_checkpoint: str | None
-    seconds: float
-    mlflow_experiment: str | None = None
-    errors: list[str] = field(default_factory=list)
 
 
 def loop_config(spec: JobSpec, session: str, storage: Path) -> dict[str, Any]:
@@ -137,7 +98,8 @@ def submit(
             use_gpu=spec.scaling.use_gpu,
             resources_per_worker={"CPU": spec.scaling.cpus_per_worker},
         ),
-        run_config=RunConfig(
+        # Ray Train V2's RunConfig (what runs) takes logging_config; mypy reads the V1 one.
+        run_config=RunConfig(  # type: ignore[call-arg]
             name=spec.name,
             storage_path=str(storage),
             # Ray Train's own INFO lines (one per report per worker) drown the run's logs.
@@ -234,7 +196,7 @@ def tune(
     storage = storage.resolve()
     name = f"{spec.name}-tune"
     claim(storage / name, replace)
-    callbacks = []
+    callbacks: list[rtune.Callback] = []
     if tracking_uri:
         from ray.air.integrations.mlflow import MLflowLoggerCallback
 
@@ -277,15 +239,16 @@ def tune(
     seconds = time.monotonic() - started
     searched = list(t.search_space)
     rows, errors = [], []
-    for r in grid:
+    for r in (grid[i] for i in range(len(grid))):
         if r.error is not None:
             errors.append(str(r.error).splitlines()[0])
             continue
         m = r.metrics or {}
+        trial_config = r.config or {}
         rows.append(
             TrialRow(
                 trial=str(m.get("trial_id", r.path.rsplit("/", 1)[-1] if r.path else "?")),
-                config={k: r.config[k] for k in searched},
+                config={k: trial_config[k] for k in searched},
                 epochs=int(m.get("epoch", 0)),
                 metric=float(m[t.metric]),
                 stopped_early=int(m.get("epoch", 0)) < spec.epochs,

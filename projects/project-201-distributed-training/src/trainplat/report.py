@@ -7,7 +7,7 @@ from typing import Any
 
 from rich.table import Table
 
-from trainplat.platform import JobReport, TuneReport
+from trainplat.results import JobReport, TuneReport
 
 
 def job_table(report: JobReport) -> Table:

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from trainplat.results import JobReport
 from trainplat.spec import JobSpec
-
-if TYPE_CHECKING:
-    from trainplat.platform import JobReport
 
 
 def log_job(tracking_uri: str, spec: JobSpec, report: JobReport) -> str:

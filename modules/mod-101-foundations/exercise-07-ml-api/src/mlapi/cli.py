@@ -7,20 +7,13 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
 
-from aiinfra_shared.entrypoint import run_typer
-from aiinfra_shared.logging import configure
+from aiinfra_shared.cliapp import console, package_app, run_typer, settings_from
 from mlapi.config import MlapiSettings
+from mlapi.errors import MlapiError
 
-app = typer.Typer(
-    help="101-07: serve a torch Iris classifier over FastAPI.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-console = Console()
+app = package_app("101-07: serve a torch Iris classifier over FastAPI.")
 
 ModelDir = Annotated[
     Path | None, typer.Option("--model-dir", help="Model folder (default: $MLAPI_MODEL_DIR).")
@@ -28,16 +21,7 @@ ModelDir = Annotated[
 
 
 def _settings(model_dir: Path | None, **overrides: object) -> MlapiSettings:
-    values = {k: v for k, v in overrides.items() if v is not None}
-    if model_dir is not None:
-        values["model_dir"] = model_dir
-    return MlapiSettings(**values)  # type: ignore[arg-type]
-
-
-@app.callback()
-def main_callback() -> None:
-    """Configure logging once for every sub-command."""
-    configure()
+    return settings_from(MlapiSettings, MlapiError, model_dir=model_dir, **overrides)
 
 
 @app.command()

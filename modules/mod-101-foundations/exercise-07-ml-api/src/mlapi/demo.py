@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TimeElapsedColumn
 from rich.table import Table
 
 from mlapi import model as model_lib
@@ -130,12 +130,16 @@ def _exercise(base: str, api_key: str, requests: int, console: Console) -> None:
                 transient=True,
             ) as progress:
                 task = progress.add_task(f"concurrency {concurrency}", total=requests)
+
+                def one_done(task: TaskID = task) -> None:
+                    progress.advance(task)
+
                 samples = http_latencies(
                     f"{base}/v1/predict",
                     payloads,
                     n=requests,
                     concurrency=concurrency,
-                    on_done=lambda task=task: progress.advance(task),
+                    on_done=one_done,
                 )
             pct = percentiles(samples)
             latency.add_row(str(concurrency), *(f"{pct[k]:.2f}" for k in ("p50", "p95", "p99")))

@@ -35,6 +35,9 @@ METADATA = "metadata.json"
 class IrisNet(nn.Module):
     """Standardize the 4 measurements, then one hidden ReLU layer, then 3 class logits."""
 
+    mean: torch.Tensor  # buffers: saved with the weights, moved with the module
+    std: torch.Tensor
+
     def __init__(self, hidden: int = 16) -> None:
         super().__init__()
         self.register_buffer("mean", torch.zeros(len(FEATURES)))
@@ -45,7 +48,8 @@ class IrisNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits for a batch of raw (unscaled) measurements."""
-        return self.layers((x - self.mean) / self.std)  # type: ignore[no-any-return]
+        logits: torch.Tensor = self.layers((x - self.mean) / self.std)
+        return logits
 
 
 @dataclass(frozen=True)

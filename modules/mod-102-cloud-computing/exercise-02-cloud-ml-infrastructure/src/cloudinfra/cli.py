@@ -7,32 +7,20 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from aiinfra_shared.entrypoint import run_typer
+from aiinfra_shared.cliapp import console, package_app, run_typer
 from aiinfra_shared.iac.checkov import CheckovReport, run_checkov
 from aiinfra_shared.iac.interface import check_tree
 from aiinfra_shared.iac.plan import print_plan
 from aiinfra_shared.iac.terraform import ProvidersUnavailableError, Terraform
-from aiinfra_shared.logging import configure
 from cloudinfra.cost import StackCost, load_prices, stack_cost
 from cloudinfra.paths import CLOUDS, ENVIRONMENTS, policies_dir, scratch_tree, terraform_dir
 from cloudinfra.stacks import SERVICES, Gpu, check_tfvars, stack_gpu
 
-app = typer.Typer(
-    help="Multi-cloud ML stacks in Terraform (SageMaker/EKS, Vertex/GKE, Azure ML/AKS), "
-    "checked offline",
-    no_args_is_help=True,
-    add_completion=False,
+app = package_app(
+    "Multi-cloud ML stacks in Terraform (SageMaker/EKS, Vertex/GKE, Azure ML/AKS), checked offline"
 )
-console = Console()
-
-
-@app.callback()
-def _setup() -> None:
-    """Configure logging once for every sub-command."""
-    configure()
 
 
 def gate(path: Path) -> CheckovReport:

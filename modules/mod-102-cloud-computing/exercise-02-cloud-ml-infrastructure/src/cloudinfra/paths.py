@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
+from aiinfra_shared.iac.paths import scratch_copy, shipped_dir
 from cloudinfra.errors import CloudinfraError
 
 CLOUDS = ("aws", "gcp", "azure")
@@ -15,11 +13,7 @@ ENVIRONMENTS = ("dev", "prod")
 
 
 def _find(name: str) -> Path:
-    here = Path(__file__).resolve()
-    for candidate in (here.parents[2] / name, here.parent / name):
-        if candidate.is_dir():
-            return candidate
-    raise CloudinfraError(f"the shipped {name}/ folder is missing near {here}")
+    return shipped_dir(__file__, name, CloudinfraError)
 
 
 def terraform_dir() -> Path:
@@ -50,11 +44,6 @@ def tfvars_file(cloud: str, environment: str) -> Path:
     return path
 
 
-@contextmanager
-def scratch_tree() -> Iterator[Path]:
+def scratch_tree() -> AbstractContextManager[Path]:
     """A throwaway copy of ``terraform/`` to run ``init``/``test``/``validate`` in."""
-    with tempfile.TemporaryDirectory(prefix="cloudinfra-") as tmp:
-        copy = Path(tmp) / "terraform"
-        ignore = shutil.ignore_patterns(".terraform*", "*.tfstate*")
-        shutil.copytree(terraform_dir(), copy, ignore=ignore)
-        yield copy
+    return scratch_copy(terraform_dir(), "cloudinfra-")

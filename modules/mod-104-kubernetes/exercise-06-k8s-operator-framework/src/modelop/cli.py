@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiinfra_shared.entrypoint import run_typer
+from aiinfra_shared.cliapp import run_typer
 from aiinfra_shared.operators import operator_app
 from modelop.spec import crd_manifest
 

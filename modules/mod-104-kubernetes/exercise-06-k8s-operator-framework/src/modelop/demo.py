@@ -36,11 +36,18 @@ def run_demo(console: Console) -> None:
     console.rule("[bold]104-06: a Kopf operator for MLModel")
     with demo_cluster(console, crd_manifest()) as k8s:
         models = client.CustomObjectsApi()
+
+        def model(name: str) -> dict[str, Any]:
+            body: dict[str, Any] = models.get_namespaced_custom_object(
+                GROUP, VERSION, NS, PLURAL, name
+            )
+            return body
+
         api = Api()
 
         def show(title: str, name: str) -> None:
             table = Table("kind", "name", "detail", title=title)
-            body = models.get_namespaced_custom_object(GROUP, VERSION, NS, PLURAL, name)
+            body = model(name)
             status = body.get("status") or {}
             table.add_row(
                 "MLModel",
@@ -73,8 +80,8 @@ def run_demo(console: Console) -> None:
             )
 
         def phase(name: str) -> str | None:
-            body = models.get_namespaced_custom_object(GROUP, VERSION, NS, PLURAL, name)
-            return (body.get("status") or {}).get("phase")
+            phase_now: str | None = (model(name).get("status") or {}).get("phase")
+            return phase_now
 
         with operator_process(console, "modelop", NS, Path(k8s.env["KUBECONFIG"]).parent):
             console.rule("1. apply MLModel churn (v1, 2 replicas, no autoscaling)")
@@ -93,7 +100,11 @@ def run_demo(console: Console) -> None:
 
             console.rule("2. roll out v2 and scale to 3")
             spec_patch("churn", {"version": "v2", "replicas": 3})
-            _wait(lambda: api.read("Deployment", "churn-predictor", NS)["spec"]["replicas"] == 3)
+            _wait(
+                lambda: (
+                    (api.read("Deployment", "churn-predictor", NS) or {})["spec"]["replicas"] == 3
+                )
+            )
             show("after update", "churn")
 
             console.rule("3. an MLModel with autoscaling, and one with an invalid spec")
@@ -110,7 +121,7 @@ def run_demo(console: Console) -> None:
             _wait(lambda: api.read("HorizontalPodAutoscaler", "recs", NS))
             show("autoscaled", "recs")
             _wait(lambda: phase("broken") == "Invalid")
-            broken = models.get_namespaced_custom_object(GROUP, VERSION, NS, PLURAL, "broken")
+            broken = model("broken")
             console.print(
                 f"broken: phase={broken['status']['phase']}: "
                 f"{broken['status']['conditions'][0]['message']}"
@@ -119,7 +130,9 @@ def run_demo(console: Console) -> None:
             console.rule("4. delete churn: its children go with it")
             models.delete_namespaced_custom_object(GROUP, VERSION, NS, PLURAL, "churn")
             _wait(lambda: api.read("Deployment", "churn-predictor", NS) is None)
-            left = [d.metadata.name for d in api.apps.list_namespaced_deployment(NS).items]
+            left = [
+                d.metadata.name for d in api.apps.list_namespaced_deployment(NS).items if d.metadata
+            ]
             console.print(f"Deployments left: {left}")
             events = client.CoreV1Api().list_namespaced_event(NS).items
             table = Table("object", "reason", "message", title="events the operator posted")

@@ -11,6 +11,7 @@ the Deployment's ``replicas`` is set only when it is off.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,10 +62,12 @@ class Api:
         self.apps = client.AppsV1Api(api_client)
         self.core = client.CoreV1Api(api_client)
         self.autoscaling = client.AutoscalingV2Api(api_client)
-        self._sanitize = (api_client or client.ApiClient()).sanitize_for_serialization
+        self._sanitize: Callable[[Any], dict[str, Any]] = (
+            api_client or client.ApiClient()
+        ).sanitize_for_serialization
 
     def _call(self, kind: str, verb: str, *args: Any) -> dict[str, Any] | None:
-        method = {
+        methods: dict[tuple[str, str], Callable[..., Any]] = {
             ("Deployment", "read"): self.apps.read_namespaced_deployment,
             ("Deployment", "create"): self.apps.create_namespaced_deployment,
             ("Deployment", "patch"): self.apps.patch_namespaced_deployment,
@@ -89,7 +92,8 @@ class Api:
                 "HorizontalPodAutoscaler",
                 "delete",
             ): self.autoscaling.delete_namespaced_horizontal_pod_autoscaler,
-        }[(kind, verb)]
+        }
+        method = methods[(kind, verb)]
         try:
             result = method(*args)
         except ApiException as exc:

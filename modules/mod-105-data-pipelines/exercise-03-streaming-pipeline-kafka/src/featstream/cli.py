@@ -9,21 +9,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from aiinfra_shared.entrypoint import run_typer
-from aiinfra_shared.logging import configure
+from aiinfra_shared.cliapp import console, package_app, run_typer, settings_from
 from featstream.config import FeatstreamSettings
 from featstream.errors import FeatstreamError
 
-app = typer.Typer(
-    help="105-03: real-time user features from a Kafka-protocol broker.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-console = Console()
+app = package_app("105-03: real-time user features from a Kafka-protocol broker.")
 
 Bootstrap = Annotated[
     str | None,
@@ -41,17 +33,7 @@ Topic = Annotated[str | None, typer.Option("--topic", help="Events topic.")]
 
 
 def _settings(**overrides: Any) -> FeatstreamSettings:
-    values = {k: v for k, v in overrides.items() if v is not None}
-    try:
-        return FeatstreamSettings(**values)
-    except ValueError as exc:
-        raise FeatstreamError(f"invalid settings: {exc}") from None
-
-
-@app.callback()
-def main_callback() -> None:
-    """Configure logging once for every sub-command."""
-    configure()
+    return settings_from(FeatstreamSettings, FeatstreamError, **overrides)
 
 
 @app.command()

@@ -302,6 +302,11 @@ class Processor:
             self._pause_until_queued(consumer)
         self.metrics.pending.set(self._queue.qsize())
 
+    def _flushed_by_rebalance(self) -> bool:
+        """Whether a rebalance inside ``poll()`` flushed the batch in hand (its revoke callback
+        clears it: a check of the attribute itself reads as constant to a type checker)."""
+        return self._in_hand is None
+
     def _pause_until_queued(self, consumer: KafkaConsumer) -> None:
         """Pause every assigned partition, poll (heartbeats only) until the batch is queued."""
         paused = list(consumer.assignment())
@@ -316,7 +321,7 @@ class Processor:
             # so their records are fetched again once this batch is queued.
             for tp, batch in consumer.poll(timeout_ms=50).items():
                 consumer.seek(tp, batch[0].offset)
-            if self._in_hand is None:  # flushed by a rebalance inside poll()
+            if self._flushed_by_rebalance():
                 break
             try:
                 self._queue.put(self._in_hand, timeout=0.05)

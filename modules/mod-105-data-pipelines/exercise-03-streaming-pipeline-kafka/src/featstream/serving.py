@@ -19,7 +19,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from pydantic import BaseModel
 
-from aiinfra_shared.metrics import HTTPMetricsMiddleware, metrics_app, new_registry
+from aiinfra_shared.metrics import instrument_app, new_registry
 from featstream import kafka_io
 from featstream.config import FeatstreamSettings
 from featstream.errors import FeatstreamError
@@ -195,8 +195,7 @@ def create_app(settings: FeatstreamSettings, sink: Sink | None = None) -> FastAP
         lifespan=lifespan,
         description="Real-time user features computed from a Kafka stream.",
     )
-    app.add_middleware(HTTPMetricsMiddleware, prefix="featstream_api", registry=registry)
-    app.add_route("/metrics", metrics_app(registry))
+    instrument_app(app, prefix="featstream_api", registry=registry)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -321,7 +321,7 @@ class Sink:
             row = cur.fetchone()
             if row is None:
                 return PartitionSnapshot(0, None, {}, {}, {}, {})
-            counters = dict(zip(OUTCOMES, (int(v) for v in row[2:]), strict=True))
+            counters: dict[str, int] = dict(zip(OUTCOMES, (int(v) for v in row[2:]), strict=True))
             cur.execute(
                 q(f"SELECT {', '.join(_ENTITY_COLUMNS)} FROM entity_features WHERE partition = ?"),
                 (partition,),

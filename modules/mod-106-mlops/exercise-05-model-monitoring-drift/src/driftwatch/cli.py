@@ -7,27 +7,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.live import Live
 
-from aiinfra_shared.entrypoint import run_typer
-from aiinfra_shared.logging import configure
+from aiinfra_shared.cliapp import console, package_app, run_typer
 from driftwatch import data
 from driftwatch.config import DriftwatchSettings
 from driftwatch.errors import DriftwatchError
 
-app = typer.Typer(
-    help="Drift monitoring with Evidently: reports, Prometheus metrics, a retraining trigger.",
-    no_args_is_help=True,
-    add_completion=False,
+app = package_app(
+    "Drift monitoring with Evidently: reports, Prometheus metrics, a retraining trigger."
 )
-console = Console()
-
-
-@app.callback()
-def _setup() -> None:
-    """Configure logging once for every sub-command."""
-    configure()
 
 
 @app.command()

@@ -15,7 +15,7 @@ import logging
 import shutil
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from aiinfra_shared.services import ServiceError
 from aiinfra_shared.services import prometheus as prom
 from driftwatch import data
 from driftwatch.config import DriftwatchSettings
@@ -113,7 +114,7 @@ def run_demo(
                 prom.wait_for(
                     prometheus.url,
                     "sum(driftwatch_windows_analyzed_total)",
-                    lambda s, n=i + 1: bool(s) and s[0].value >= n,
+                    _at_least(i + 1),
                     timeout=20,
                 )
         console.print()
@@ -132,12 +133,21 @@ def run_demo(
     return results
 
 
+def _at_least(n: int) -> Callable[[list[prom.Sample]], bool]:
+    """A ``wait_for`` condition: the first sample's value has reached ``n``."""
+
+    def reached(samples: list[prom.Sample]) -> bool:
+        return bool(samples) and samples[0].value >= n
+
+    return reached
+
+
 def _await_alert(url: str, name: str, timeout: float = 15.0) -> None:
     """Give Prometheus' rule evaluation (its own 1 s tick, not tied to the scrape) time to
     see the last window; a timeout is not fatal, the table below then shows what is there."""
     try:
         prom.wait_for(url, f'ALERTS{{alertname="{name}"}}', bool, timeout=timeout)
-    except prom.ServiceError:
+    except ServiceError:
         logger.warning("alert %s not active after %.0f s", name, timeout)
 
 

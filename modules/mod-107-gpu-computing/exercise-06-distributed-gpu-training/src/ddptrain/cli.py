@@ -8,21 +8,16 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
 
-from aiinfra_shared.entrypoint import run_typer
-from aiinfra_shared.logging import configure
+from aiinfra_shared.cliapp import console, package_app, run_typer
 from ddptrain.config import Settings, TrainConfig
 from ddptrain.errors import ConfigError, DdptrainError
 
-app = typer.Typer(
-    help="Data-parallel training with torch DDP (gloo on CPU, NCCL on GPU) and Ray Train: "
-    "one training core, three drivers, checkpoint/resume, a scaling benchmark.",
-    no_args_is_help=True,
-    add_completion=False,
+app = package_app(
+    "Data-parallel training with torch DDP (gloo on CPU, NCCL on GPU) and Ray Train: "
+    "one training core, three drivers, checkpoint/resume, a scaling benchmark."
 )
-console = Console()
 
 Epochs = Annotated[int, typer.Option(help="Passes over the training set.")]
 Samples = Annotated[int, typer.Option(help="Generated training images.")]
@@ -63,12 +58,6 @@ def _print_result(summary: dict[str, Any], title: str) -> None:
     console.print(table)
     if summary.get("samples_per_s"):
         console.print(f"throughput: {summary['samples_per_s']:,.0f} samples/s")
-
-
-@app.callback()
-def _setup() -> None:
-    """Configure logging once for every sub-command."""
-    configure()
 
 
 @app.command()

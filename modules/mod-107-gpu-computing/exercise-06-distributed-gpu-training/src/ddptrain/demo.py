@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from rich.console import Console
@@ -31,11 +31,11 @@ def max_abs_diff(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> floa
     return max(float((a[k].float() - b[k].float()).abs().max()) for k in a)
 
 
-def demo_config(device: str = "cpu") -> TrainConfig:
+def demo_config(device: Literal["auto", "cpu", "cuda"] = "cpu") -> TrainConfig:
     """2 epochs of 32 steps, a checkpoint every 8 steps."""
     return TrainConfig(
         samples=2048, val_samples=512, epochs=2, global_batch=64, checkpoint_every=8, device=device
-    )  # type: ignore[arg-type]
+    )
 
 
 def run_demo(

@@ -126,9 +126,9 @@ def process_group(
     timeout = timedelta(seconds=timeout_s)
     if ranks is None:
         # A group of one needs no rendezvous: an in-memory store is enough.
-        dist.init_process_group(
-            backend, store=dist.HashStore(), rank=0, world_size=1, timeout=timeout
-        )
+        # HashStore is public (torch.distributed re-exports it from C++), its stub does not say so
+        store = dist.HashStore()  # type: ignore[attr-defined]
+        dist.init_process_group(backend, store=store, rank=0, world_size=1, timeout=timeout)
     else:
         dist.init_process_group(backend, timeout=timeout)
     env = DistEnv(rank=rank, world_size=world, local_rank=local, device=device, backend=backend)

@@ -41,6 +41,7 @@ from torch.distributed.checkpoint.state_dict import (
     get_optimizer_state_dict,
     set_optimizer_state_dict,
 )
+from torch.distributed.fsdp import FSDPModule
 from torch.nn import functional
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
@@ -183,7 +184,7 @@ def grad_sync(model: nn.Module, sync: bool) -> Iterator[None]:
     elif isinstance(model, DistributedDataParallel):
         with model.no_sync():
             yield
-    elif hasattr(model, "set_requires_gradient_sync"):  # FSDP2
+    elif isinstance(model, FSDPModule):  # FSDP2: fully_shard made the model one
         model.set_requires_gradient_sync(False)
         try:
             yield
@@ -226,6 +227,238 @@ def evaluate(
     return loss_sum / count, correct / count
 
 
+@dataclass
+class _Trainer:
+    """One process's side of a run, built by :func:`_setup`; :func:`train` drives it.
+
+    Attributes:
+        cfg, env, hooks: As given to :func:`train`.
+        model: The wrapped model (DDP, FSDP2 or bare).
+        opt: SGD with momentum.
+        scaler: The fp16 GradScaler, or None.
+        amp: The autocast dtype, or None for fp32.
+        sampler, loader: This rank's slice of the training set.
+        val_set: The validation set (sharded in :func:`evaluate`).
+        steps_per_epoch: Optimizer steps per epoch (all ranks together take one).
+        total: Optimizer steps of the whole run.
+        step: Optimizer steps done so far (including those before a resume).
+        history: One entry per finished epoch.
+        epoch_loss: (sum of micro-batch losses, micro-batches) of the current epoch, this rank.
+    """
+
+    cfg: TrainConfig
+    env: DistEnv
+    hooks: RunHooks
+    model: nn.Module
+    opt: torch.optim.Optimizer
+    scaler: Any
+    amp: torch.dtype | None
+    sampler: DistributedSampler[Any]
+    loader: DataLoader[Any]
+    val_set: TensorDataset
+    steps_per_epoch: int
+    total: int
+    step: int
+    history: list[dict[str, float]]
+    epoch_loss: torch.Tensor
+    train_seconds: float = 0.0
+    trained_steps: int = 0
+
+    def save(self, metrics: dict[str, Any]) -> None:
+        """A checkpoint: every rank takes part (a collective under FSDP), rank 0 writes it."""
+        model_sd = get_model_state_dict(self.model, options=FULL)
+        optim_sd = get_optimizer_state_dict(self.model, self.opt, options=FULL)
+        totals = self.env.all_reduce_sum(self.epoch_loss.clone()).cpu()
+        payload = None
+        if self.env.is_main:
+            payload = {
+                "model": model_sd,
+                "optim": optim_sd,
+                "step": self.step,
+                "scaler": self.scaler.state_dict() if self.scaler is not None else None,
+                "fingerprint": self.cfg.fingerprint(),
+                "history": self.history,
+                "epoch_loss": totals,
+                "world_size": self.env.world_size,
+                "config": self.cfg.model_dump(),
+            }
+        self.hooks.save_checkpoint(payload, {"step": self.step, **metrics})
+
+    def micro_step(self, images: torch.Tensor, labels: torch.Tensor, sync: bool) -> torch.Tensor:
+        """Forward and backward of one micro-batch; the gradient all-reduce only if ``sync``."""
+        device = self.env.device
+        images, labels = images.to(device, non_blocking=True), labels.to(device)
+        with grad_sync(self.model, sync):
+            autocast = torch.autocast(device.type, dtype=self.amp) if self.amp else nullcontext()
+            with autocast:
+                loss = functional.cross_entropy(self.model(images), labels) / self.cfg.accum_steps
+            (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
+        self.epoch_loss += torch.stack(
+            [loss.detach().float() * self.cfg.accum_steps, torch.ones((), device=device)]
+        )
+        return loss
+
+    def optimizer_step(self) -> None:
+        """Apply the accumulated, all-reduced gradient."""
+        if self.scaler is not None:
+            self.scaler.step(self.opt)
+            self.scaler.update()
+        else:
+            self.opt.step()
+        self.opt.zero_grad(set_to_none=True)
+        self.step += 1
+        self.trained_steps += 1
+
+    def _synchronize(self) -> None:
+        if self.env.device.type == "cuda":
+            torch.cuda.synchronize(self.env.device)
+
+    def run_epoch(
+        self,
+        epoch: int,
+        fault: Fault | None,
+        on_step: Callable[[int, int, float], None] | None,
+    ) -> None:
+        """The rest of ``epoch`` (all of it, or what follows a mid-epoch checkpoint)."""
+        cfg = self.cfg
+        self.sampler.set_epoch(epoch)  # same shuffle on every rank, a new one each epoch
+        done = self.step - epoch * self.steps_per_epoch
+        batches = itertools.islice(
+            self.loader, done * cfg.accum_steps, self.steps_per_epoch * cfg.accum_steps
+        )
+        tick = time.perf_counter()
+        for i, (images, labels) in enumerate(batches, start=done * cfg.accum_steps):
+            last = (i + 1) % cfg.accum_steps == 0
+            loss = self.micro_step(images, labels, sync=last)
+            if not last:
+                continue
+            self.optimizer_step()
+            if on_step is not None and self.env.is_main:
+                on_step(self.step, self.total, float(loss.detach()) * cfg.accum_steps)
+            if fault is not None:
+                fault.maybe_kill(self.step, self.env)
+            if (
+                cfg.checkpoint_every
+                and self.step % cfg.checkpoint_every == 0
+                and self.step % self.steps_per_epoch
+            ):
+                self._synchronize()
+                self.train_seconds += time.perf_counter() - tick
+                self.save({"epoch": epoch})
+                tick = time.perf_counter()
+        self._synchronize()
+        self.train_seconds += time.perf_counter() - tick
+
+    def end_epoch(self, epoch: int) -> None:
+        """Sharded validation, the epoch's metrics, an event and a checkpoint."""
+        loss_sum, batches_seen = self.env.all_reduce_sum(self.epoch_loss.clone()).tolist()
+        val_loss, val_acc = evaluate(self.model, self.val_set, self.env, self.amp)
+        metrics = {
+            "epoch": epoch + 1,
+            "step": self.step,
+            "train_loss": loss_sum / max(batches_seen, 1),
+            "val_loss": val_loss,
+            "val_acc": val_acc,
+        }
+        self.history.append(metrics)
+        self.epoch_loss.zero_()
+        if self.env.is_main:
+            logger.info(
+                "epoch %d/%d step %d: train_loss %.4f val_loss %.4f val_acc %.3f",
+                epoch + 1,
+                self.cfg.epochs,
+                self.step,
+                metrics["train_loss"],
+                val_loss,
+                val_acc,
+            )
+            self.hooks.event("epoch", **metrics)
+        self.save(metrics)
+
+
+def _build_model(
+    cfg: TrainConfig, env: DistEnv, state: dict[str, Any] | None, scaler: Any
+) -> tuple[nn.Module, torch.optim.Optimizer]:
+    """The model (from the checkpoint's full state when resuming), wrapped, and its optimizer."""
+    torch.manual_seed(cfg.seed)
+    model: nn.Module = ShapesCNN(width=cfg.width, image_size=cfg.image_size)
+    if state is not None:
+        ckpt.check_compatible(state, cfg.fingerprint(), "the checkpoint")
+        model.load_state_dict(state["model"])  # full state, into the bare model: before wrapping
+    model = _wrap(model.to(env.device), cfg, env)
+    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum)
+    if state is not None:
+        set_optimizer_state_dict(
+            model, opt, state["optim"], options=StateDictOptions(full_state_dict=True)
+        )
+        if scaler is not None and state.get("scaler"):
+            scaler.load_state_dict(state["scaler"])
+    return model, opt
+
+
+def _setup(cfg: TrainConfig, env: DistEnv, hooks: RunHooks) -> _Trainer:
+    """Check the configuration, build data, model and optimizer, resume from a checkpoint.
+
+    Raises:
+        ConfigError: A batch that does not split, an image size, too few samples.
+    """
+    device = env.device
+    micro = micro_batch(cfg, env.world_size)
+    if cfg.image_size % 4:
+        raise ConfigError(f"image_size={cfg.image_size} must be a multiple of 4 (two 2x2 pools)")
+    amp, scaler = _precision(cfg, device)
+    train_set, val_set = train_val(cfg.samples, cfg.val_samples, seed=cfg.seed, size=cfg.image_size)
+    state = hooks.load_checkpoint()
+    model, opt = _build_model(cfg, env, state, scaler)
+    sampler: DistributedSampler[Any] = DistributedSampler(
+        train_set,
+        num_replicas=env.world_size,
+        rank=env.rank,
+        shuffle=True,
+        seed=cfg.seed,
+        drop_last=True,
+    )
+    loader = DataLoader(train_set, batch_size=micro, sampler=sampler, drop_last=True)
+    steps_per_epoch = len(loader) // cfg.accum_steps
+    if steps_per_epoch == 0:
+        raise ConfigError(
+            f"samples={cfg.samples} is less than one global batch ({cfg.global_batch}) per epoch"
+        )
+    step = int(state["step"]) if state else 0
+    trainer = _Trainer(
+        cfg=cfg,
+        env=env,
+        hooks=hooks,
+        model=model,
+        opt=opt,
+        scaler=scaler,
+        amp=amp,
+        sampler=sampler,
+        loader=loader,
+        val_set=val_set,
+        steps_per_epoch=steps_per_epoch,
+        total=steps_per_epoch * cfg.epochs,
+        step=step,
+        history=list(state.get("history", [])) if state else [],
+        epoch_loss=torch.zeros(2, device=device),
+    )
+    if state is not None and env.is_main and step % steps_per_epoch:
+        trainer.epoch_loss += state["epoch_loss"].to(device)  # the part before the checkpoint
+    if env.is_main:
+        hooks.event(
+            "start",
+            total_steps=trainer.total,
+            start_step=step,
+            world_size=env.world_size,
+            device=str(device),
+            backend=env.backend or "none",
+            micro_batch=micro,
+        )
+        if state is not None:
+            logger.info("resumed from the checkpoint at step %d/%d", step, trainer.total)
+    return trainer
+
+
 def train(
     cfg: TrainConfig,
     env: DistEnv,
@@ -246,162 +479,26 @@ def train(
     Returns:
         The :class:`TrainResult` (``state`` filled on rank 0).
     """
-    device = env.device
-    micro = micro_batch(cfg, env.world_size)
-    if cfg.image_size % 4:
-        raise ConfigError(f"image_size={cfg.image_size} must be a multiple of 4 (two 2x2 pools)")
-    amp, scaler = _precision(cfg, device)
-    train_set, val_set = train_val(cfg.samples, cfg.val_samples, seed=cfg.seed, size=cfg.image_size)
+    trainer = _setup(cfg, env, hooks)
+    start_step = trainer.step
+    for epoch in range(trainer.step // trainer.steps_per_epoch, cfg.epochs):
+        trainer.run_epoch(epoch, fault, on_step)
+        trainer.end_epoch(epoch)
 
-    torch.manual_seed(cfg.seed)
-    model: nn.Module = ShapesCNN(width=cfg.width, image_size=cfg.image_size)
-    state = hooks.load_checkpoint()
-    if state is not None:
-        ckpt.check_compatible(state, cfg.fingerprint(), "the checkpoint")
-        model.load_state_dict(state["model"])  # full state, into the bare model: before wrapping
-    model = _wrap(model.to(device), cfg, env)
-    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum)
-    if state is not None:
-        set_optimizer_state_dict(
-            model, opt, state["optim"], options=StateDictOptions(full_state_dict=True)
-        )
-        if scaler is not None and state.get("scaler"):
-            scaler.load_state_dict(state["scaler"])
-
-    sampler = DistributedSampler(
-        train_set,
-        num_replicas=env.world_size,
-        rank=env.rank,
-        shuffle=True,
-        seed=cfg.seed,
-        drop_last=True,
-    )
-    loader = DataLoader(train_set, batch_size=micro, sampler=sampler, drop_last=True)
-    steps_per_epoch = len(loader) // cfg.accum_steps
-    if steps_per_epoch == 0:
-        raise ConfigError(
-            f"samples={cfg.samples} is less than one global batch ({cfg.global_batch}) per epoch"
-        )
-    total = steps_per_epoch * cfg.epochs
-    step = int(state["step"]) if state else 0
-    start_step = step
-    history: list[dict[str, float]] = list(state.get("history", [])) if state else []
+    final_state = get_model_state_dict(trainer.model, options=FULL)
+    seconds = trainer.train_seconds
+    samples_per_s = trainer.trained_steps * cfg.global_batch / seconds if seconds else 0.0
     if env.is_main:
-        hooks.event(
-            "start",
-            total_steps=total,
-            start_step=step,
-            world_size=env.world_size,
-            device=str(device),
-            backend=env.backend or "none",
-            micro_batch=micro,
-        )
-        if state is not None:
-            logger.info("resumed from the checkpoint at step %d/%d", step, total)
-
-    # (sum of micro-batch losses, number of micro-batches) of the current epoch, this rank.
-    epoch_loss = torch.zeros(2, device=device)
-    if state is not None and env.is_main and step % steps_per_epoch:
-        epoch_loss += state["epoch_loss"].to(device)  # the part before the checkpoint
-
-    def save(metrics: dict[str, Any]) -> None:
-        model_sd = get_model_state_dict(model, options=FULL)  # a collective under FSDP
-        optim_sd = get_optimizer_state_dict(model, opt, options=FULL)
-        totals = env.all_reduce_sum(epoch_loss.clone()).cpu()
-        payload = None
-        if env.is_main:
-            payload = {
-                "model": model_sd,
-                "optim": optim_sd,
-                "step": step,
-                "scaler": scaler.state_dict() if scaler is not None else None,
-                "fingerprint": cfg.fingerprint(),
-                "history": history,
-                "epoch_loss": totals,
-                "world_size": env.world_size,
-                "config": cfg.model_dump(),
-            }
-        hooks.save_checkpoint(payload, {"step": step, **metrics})
-
-    train_seconds = 0.0
-    trained_steps = 0
-    for epoch in range(step // steps_per_epoch, cfg.epochs):
-        sampler.set_epoch(epoch)  # same shuffle on every rank, a new one each epoch
-        done = step - epoch * steps_per_epoch
-        batches = itertools.islice(
-            loader, done * cfg.accum_steps, steps_per_epoch * cfg.accum_steps
-        )
-        tick = time.perf_counter()
-        for i, (images, labels) in enumerate(batches, start=done * cfg.accum_steps):
-            images, labels = images.to(device, non_blocking=True), labels.to(device)
-            last = (i + 1) % cfg.accum_steps == 0
-            with grad_sync(model, last):
-                autocast = torch.autocast(device.type, dtype=amp) if amp else nullcontext()
-                with autocast:
-                    loss = functional.cross_entropy(model(images), labels) / cfg.accum_steps
-                (scaler.scale(loss) if scaler is not None else loss).backward()
-            epoch_loss += torch.stack(
-                [loss.detach().float() * cfg.accum_steps, torch.ones((), device=device)]
-            )
-            if not last:
-                continue
-            if scaler is not None:
-                scaler.step(opt)
-                scaler.update()
-            else:
-                opt.step()
-            opt.zero_grad(set_to_none=True)
-            step += 1
-            trained_steps += 1
-            if on_step is not None and env.is_main:
-                on_step(step, total, float(loss.detach()) * cfg.accum_steps)
-            if fault is not None:
-                fault.maybe_kill(step, env)
-            if cfg.checkpoint_every and step % cfg.checkpoint_every == 0 and step % steps_per_epoch:
-                if device.type == "cuda":
-                    torch.cuda.synchronize(device)
-                train_seconds += time.perf_counter() - tick
-                save({"epoch": epoch})
-                tick = time.perf_counter()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        train_seconds += time.perf_counter() - tick
-
-        loss_sum, batches_seen = env.all_reduce_sum(epoch_loss.clone()).tolist()
-        val_loss, val_acc = evaluate(model, val_set, env, amp)
-        metrics = {
-            "epoch": epoch + 1,
-            "step": step,
-            "train_loss": loss_sum / max(batches_seen, 1),
-            "val_loss": val_loss,
-            "val_acc": val_acc,
-        }
-        history.append(metrics)
-        epoch_loss.zero_()
-        if env.is_main:
-            logger.info(
-                "epoch %d/%d step %d: train_loss %.4f val_loss %.4f val_acc %.3f",
-                epoch + 1,
-                cfg.epochs,
-                step,
-                metrics["train_loss"],
-                val_loss,
-                val_acc,
-            )
-            hooks.event("epoch", **metrics)
-        save(metrics)
-
-    final_state = get_model_state_dict(model, options=FULL)
-    samples_per_s = trained_steps * cfg.global_batch / train_seconds if train_seconds else 0.0
-    if env.is_main:
-        hooks.event("done", steps=step, samples_per_s=samples_per_s)
+        hooks.event("done", steps=trainer.step, samples_per_s=samples_per_s)
     return TrainResult(
-        steps=step,
+        steps=trainer.step,
         start_step=start_step,
         world_size=env.world_size,
-        history=history,
+        history=trainer.history,
         samples_per_s=samples_per_s,
-        state=final_state if env.is_main else {},
+        state={k: v for k, v in final_state.items() if isinstance(v, torch.Tensor)}
+        if env.is_main
+        else {},
     )
 
 

@@ -39,7 +39,8 @@ class ShapesCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits for a batch of ``N x 1 x H x W`` images."""
-        return self.head(self.features(x))
+        logits: torch.Tensor = self.head(self.features(x))
+        return logits
 
     def shard_units(self) -> list[nn.Module]:
         """The layers FSDP shards one by one (each becomes its own all-gather unit)."""

@@ -184,7 +184,8 @@ def fit(
         },
         torch_config=TorchConfig(backend="nccl" if use_gpu else "gloo"),
         scaling_config=ScalingConfig(num_workers=num_workers, use_gpu=use_gpu),
-        run_config=RunConfig(
+        # Ray Train V2's RunConfig (what runs) takes logging_config; mypy reads the V1 one.
+        run_config=RunConfig(  # type: ignore[call-arg]
             name=name,
             storage_path=str(storage),
             # Ray Train's own INFO lines (one per report per worker) drown the run's logs.

@@ -73,7 +73,7 @@ def demo_config(
     Writes the adjusted rules into ``workdir`` and returns the config dict for
     :func:`aiinfra_shared.services.prometheus.prometheus`.
     """
-    config = yaml.safe_load((asset_dir("prometheus") / CONFIG_FILE).read_text())
+    config: dict[str, Any] = yaml.safe_load((asset_dir("prometheus") / CONFIG_FILE).read_text())
     rules = yaml.safe_load((asset_dir("rules") / RULES_FILE).read_text())
     workdir.mkdir(parents=True, exist_ok=True)
     rules_path = workdir / RULES_FILE

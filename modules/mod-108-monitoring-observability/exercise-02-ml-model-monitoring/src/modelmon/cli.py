@@ -6,24 +6,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from aiinfra_shared.entrypoint import run_typer
-from aiinfra_shared.logging import configure
+from aiinfra_shared.cliapp import console, package_app, run_typer
 from modelmon.config import ModelmonSettings
 
-app = typer.Typer(
-    help="ML model monitoring: an instrumented service, tested alert rules, a scorecard.",
-    no_args_is_help=True,
-    add_completion=False,
-)
-console = Console()
-
-
-@app.callback()
-def _setup() -> None:
-    """Configure logging once for every sub-command."""
-    configure()
+app = package_app("ML model monitoring: an instrumented service, tested alert rules, a scorecard.")
 
 
 @app.command()

@@ -21,7 +21,7 @@ def _truth_logit(x: np.ndarray, concept: float) -> np.ndarray:
     amount, age, burst, hour = x.T
     night = ((hour < 6) | (hour >= 23)).astype(float)
     logit = -1.2 + 2.0 * np.log1p(amount / 100) * (1 - 2 * concept) - 0.004 * age
-    return logit + 0.6 * burst * (1 - 2 * concept) + 1.0 * night
+    return np.asarray(logit + 0.6 * burst * (1 - 2 * concept) + 1.0 * night)
 
 
 def generate(
@@ -69,7 +69,7 @@ class FraudModel:
     def _transform(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=float).copy()
         x[:, 0] = np.log1p(np.maximum(x[:, 0], 0) / 100)  # amounts are heavy-tailed
-        return (x - self.mean) / self.scale
+        return np.asarray((x - self.mean) / self.scale)
 
 
 def train(*, version: str, seed: int, rows: int = 20_000, epochs: int = 300) -> FraudModel:

@@ -21,7 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from aiinfra_shared.metrics import HTTPMetricsMiddleware, metrics_app, new_registry, observe_time
+from aiinfra_shared.metrics import instrument_app, new_registry, observe_time
 from modelmon.config import ModelmonSettings
 from modelmon.metrics import ModelMetrics, OnlineStats
 from modelmon.model import FEATURES, FraudModel, train
@@ -79,10 +79,7 @@ def create_app(
     version = model.version
 
     app = FastAPI(title="modelmon", version=version)
-    app.add_middleware(
-        HTTPMetricsMiddleware, prefix="modelmon", registry=registry, skip=("/metrics",)
-    )
-    app.add_route("/metrics", metrics_app(registry))
+    instrument_app(app, prefix="modelmon", registry=registry)
     app.state.stats = stats
     app.state.model = model
 

@@ -7,36 +7,25 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from aiinfra_shared.entrypoint import run_typer
+from aiinfra_shared.cliapp import console, package_app, run_typer
 from aiinfra_shared.iac.checkov import CheckovReport
 from aiinfra_shared.iac.hcl import load
 from aiinfra_shared.iac.interface import check_tree
 from aiinfra_shared.iac.plan import print_plan
 from aiinfra_shared.iac.terraform import ProvidersUnavailableError, Terraform
-from aiinfra_shared.logging import configure
 from tfml.cost import Estimate, estimate, load_prices
 from tfml.errors import TfmlError
 from tfml.gate import gate
 from tfml.paths import environments, modules, scratch_tree, terraform_dir
 from tfml.sizing import evaluate_sizing, platform_values
 
-app = typer.Typer(
-    help="Reusable Terraform modules for ML infrastructure: validated, policy-checked, costed",
-    no_args_is_help=True,
-    add_completion=False,
+app = package_app(
+    "Reusable Terraform modules for ML infrastructure: validated, policy-checked, costed"
 )
-console = Console()
 
 PathArg = Annotated[Path | None, typer.Option("--path", help="Terraform tree (default: shipped)")]
-
-
-@app.callback()
-def _setup() -> None:
-    """Configure logging once for every sub-command."""
-    configure()
 
 
 def _prices() -> dict[str, object]:

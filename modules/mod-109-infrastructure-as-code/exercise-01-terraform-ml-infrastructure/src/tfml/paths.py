@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
+from aiinfra_shared.iac.paths import scratch_copy, shipped_dir
 from tfml.errors import TfmlError
 
 
 def _find(name: str) -> Path:
-    here = Path(__file__).resolve()
     # In the repo: <package>/<name>; in a wheel: tfml/<name> (hatch force-include).
-    for candidate in (here.parents[2] / name, here.parent / name):
-        if candidate.is_dir():
-            return candidate
-    raise TfmlError(f"the shipped {name}/ folder is missing near {here}")
+    return shipped_dir(__file__, name, TfmlError)
 
 
 def terraform_dir() -> Path:
@@ -42,16 +36,10 @@ def modules() -> dict[str, Path]:
     return {p.name: p for p in sorted(root.iterdir()) if any(p.glob("*.tf"))}
 
 
-@contextmanager
-def scratch_tree() -> Iterator[Path]:
+def scratch_tree() -> AbstractContextManager[Path]:
     """A throwaway copy of ``terraform/`` to run ``init``/``test``/``validate`` in.
 
     ``terraform init`` writes ``.terraform/`` next to the code; the shipped tree (maybe a
     read-only site-packages) stays untouched.
     """
-    with tempfile.TemporaryDirectory(prefix="tfml-") as tmp:
-        copy = Path(tmp) / "terraform"
-        shutil.copytree(
-            terraform_dir(), copy, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*")
-        )
-        yield copy
+    return scratch_copy(terraform_dir(), "tfml-")

@@ -7,33 +7,23 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from aiinfra_shared.entrypoint import run_typer
-from aiinfra_shared.logging import configure
+from aiinfra_shared.cliapp import console, package_app, run_typer
 from pulumiml import automation
+from pulumiml.errors import PulumimlError
 from pulumiml.graph import Graph, synthesize
 from pulumiml.policies import POLICIES, PolicyReport, evaluate
 from pulumiml.spec import Cloud, PlatformSpec, load_stack, stack_names
 
-app = typer.Typer(
-    help="Pulumi component resources for AWS/GCP/Azure ML platforms, tested under Pulumi mocks",
-    no_args_is_help=True,
-    add_completion=False,
+app = package_app(
+    "Pulumi component resources for AWS/GCP/Azure ML platforms, tested under Pulumi mocks"
 )
-console = Console()
 
 StackOpt = Annotated[str, typer.Option("--stack", "-s", help="Stack: stacks/Pulumi.<stack>.yaml")]
 CloudOpt = Annotated[
     str | None, typer.Option("--cloud", "-c", help="aws, gcp or azure (default: the stack's)")
 ]
-
-
-@app.callback()
-def _setup() -> None:
-    """Configure logging once for every sub-command."""
-    configure()
 
 
 def _spec(stack: str, cloud: str | None) -> PlatformSpec:
@@ -186,7 +176,7 @@ def demo() -> None:
     try:
         automation.pulumi_cli()
         console.print("pulumi CLI found: `pulumiml preview --stack dev` previews against AWS")
-    except automation.PulumimlError as exc:
+    except PulumimlError as exc:
         console.print(f"[yellow]preview/up/destroy:[/] {exc}")
 
 

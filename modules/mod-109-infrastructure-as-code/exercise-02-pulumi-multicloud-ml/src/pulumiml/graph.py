@@ -143,18 +143,20 @@ class RecordingMocks(Mocks):
             (self.graph.resources if args.custom else self.graph.components).append(record)
         return _fake_id(args), _fake_state(args)
 
-    def call(self, args: MockCallArgs) -> dict[str, Any] | tuple[dict[str, Any], list[Any]]:
+    def call(self, args: MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
+        """Invokes (data sources): the result and no check failures."""
         gcs_agent = "gcp:storage/getProjectServiceAccount:getProjectServiceAccount"
         if args.token == gcs_agent:
-            return {"emailAddress": "service-1@gs-project-accounts.iam.gserviceaccount.com"}
+            return {"emailAddress": "service-1@gs-project-accounts.iam.gserviceaccount.com"}, None
         if args.token == "azure-native:authorization:getClientConfig":  # noqa: S105
-            return {
+            client = {
                 "clientId": "client",
                 "objectId": "object",
                 "subscriptionId": SUBSCRIPTION,
                 "tenantId": "tenant",
             }
-        return {}
+            return client, None
+        return {}, None
 
 
 def synthesize(
@@ -171,7 +173,7 @@ def synthesize(
     run = program or build
     outputs: dict[str, Any] = {}
 
-    @pulumi.runtime.test
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]  # pulumi leaves it untyped
     def _run() -> pulumi.Output[Any]:
         exported = run(spec)
         keys = list(exported)

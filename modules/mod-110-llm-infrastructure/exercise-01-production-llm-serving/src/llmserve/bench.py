@@ -133,9 +133,9 @@ def run_bench(
     out: Path,
 ) -> list[RunResult]:
     """Both modes, every stream count; table, ``bench.json`` and ``bench.png`` in ``out``."""
-    from llmserve.cli import training_progress
     from llmserve.models import resolve
     from llmserve.server import server_process
+    from llmserve.ui import training_progress
 
     with training_progress("building the tiny model (once)") as progress:
         _, name = resolve(settings.model, settings.cache_dir, progress)

@@ -6,26 +6,18 @@ errors are instant.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from aiinfra_shared.entrypoint import run_typer
-from aiinfra_shared.logging import configure
-from llmserve.config import Settings
+from aiinfra_shared.cliapp import console, package_app, run_typer
 from llmserve.errors import LlmServeError
+from llmserve.ui import settings_from, training_progress
 
-app = typer.Typer(
-    help="110-01: an OpenAI-compatible LLM server: continuous batching on CPU, vLLM on GPU.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+app = package_app(
+    "110-01: an OpenAI-compatible LLM server: continuous batching on CPU, vLLM on GPU."
 )
-console = Console()
 
 Model = Annotated[
     str | None,
@@ -35,45 +27,6 @@ Model = Annotated[
         "or a local model folder. Default $LLMSERVE_MODEL or tiny.",
     ),
 ]
-
-
-def settings_from(**overrides: Any) -> Settings:
-    """Settings from the environment, with command-line values on top.
-
-    Raises:
-        LlmServeError: A value fails validation.
-    """
-    values = {k: v for k, v in overrides.items() if v is not None}
-    try:
-        return Settings(**values)
-    except ValueError as exc:
-        raise LlmServeError(f"invalid settings: {exc}") from None
-
-
-@contextmanager
-def training_progress(label: str) -> Iterator[Callable[[int, int, float], None]]:
-    """A Rich progress bar fed by ``progress(step, steps, loss)``."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    columns = (
-        TextColumn(label),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("loss {task.fields[loss]:.3f}"),
-    )
-    with Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task("", total=None, loss=float("nan"))
-
-        def update(step: int, steps: int, loss: float) -> None:
-            bar.update(task, completed=step, total=steps, loss=loss)
-
-        yield update
-
-
-@app.callback()
-def _setup() -> None:
-    """Configure logging once for every sub-command."""
-    configure()
 
 
 @app.command("build-model")

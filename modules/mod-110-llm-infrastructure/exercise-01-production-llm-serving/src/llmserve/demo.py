@@ -92,9 +92,9 @@ async def _overload(url: str, model: str, count: int) -> dict[str, Any]:
 def run_demo(console: Console, settings: Settings) -> None:
     """The whole demo against a real server subprocess."""
     from aiinfra_shared.tinylm import read_record
-    from llmserve.cli import training_progress
     from llmserve.models import resolve
     from llmserve.server import server_process
+    from llmserve.ui import training_progress
 
     console.rule("model")
     with training_progress("building the tiny model (once, ~10 s)") as progress:

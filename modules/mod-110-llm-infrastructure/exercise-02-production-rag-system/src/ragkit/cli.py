@@ -11,26 +11,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from aiinfra_shared.entrypoint import run_typer
-from aiinfra_shared.logging import configure
-from ragkit.config import RagSettings
+from aiinfra_shared.cliapp import console, package_app, run_typer
 from ragkit.errors import RagkitError
+from ragkit.ui import ingest_with_progress, open_rag, print_answer, print_report, rag_settings
 
 if TYPE_CHECKING:
-    from ragkit.index import IngestReport
-    from ragkit.pipeline import Answer
-    from ragkit.rag import Rag
+    pass
 
-app = typer.Typer(
-    help="110-02: production RAG with LangChain, MiniLM embeddings, Chroma and hybrid retrieval.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+app = package_app(
+    "110-02: production RAG with LangChain, MiniLM embeddings, Chroma and hybrid retrieval."
 )
-console = Console()
 
 DataDir = Annotated[
     Path | None,
@@ -53,26 +45,6 @@ GeneratorName = Annotated[
 ]  # fmt: skip
 
 
-def settings_from(**overrides: Any) -> RagSettings:
-    """Settings from the environment, with command-line values on top."""
-    values = {k: v for k, v in overrides.items() if v is not None}
-    try:
-        return RagSettings(**values)
-    except ValueError as exc:
-        raise RagkitError(f"invalid settings: {exc}") from None
-
-
-def open_rag(settings: RagSettings) -> Rag:
-    """Load the models (with a spinner: it takes seconds) and open the index."""
-    from ragkit.rag import Rag
-
-    models = "all-MiniLM-L6-v2"
-    if settings.generator == "smollm2" and not settings.llm_url:
-        models += " and SmolLM2-135M-Instruct (the first time: converting it, ~20 s)"
-    with console.status(f"loading {models} and opening the index"):
-        return Rag(settings)
-
-
 def parse_filters(pairs: list[str] | None) -> dict[str, Any]:
     """``key=value`` pairs into metadata filters (numbers become ints: ``page=2``).
 
@@ -91,56 +63,6 @@ def parse_filters(pairs: list[str] | None) -> dict[str, Any]:
     return filters
 
 
-def print_report(report: IngestReport) -> None:
-    """One line per outcome, then every failure with its reason."""
-    console.print(
-        f"added {len(report.added)}, replaced {len(report.replaced)}, "
-        f"unchanged {len(report.unchanged)}, failed {len(report.failed)}; "
-        f"{report.chunks_written} chunks written"
-    )
-    for source, reason in report.failed:
-        console.print(f"[red]skipped[/red] {source}: {reason}", highlight=False)
-
-
-def ingest_with_progress(rag: Rag, paths: list[Path]) -> IngestReport:
-    """Ingest with a Rich progress bar over files."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    columns = (TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.description}"))  # fmt: skip
-    with Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task("", total=None)
-
-        def step(source: str, done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total, description=source)
-
-        return rag.ingest(paths, step)
-
-
-def print_answer(answer: Answer) -> None:
-    """The answer, then its citations and the latency breakdown."""
-    colour = "green" if answer.answered else "yellow"
-    console.print(f"[bold]Q:[/bold] {answer.question}", highlight=False)
-    console.print(f"[{colour}]A ({answer.mode}):[/{colour}] {answer.answer}", highlight=False)
-    for c in answer.citations:
-        where = c["source"] + (f", page {c['page']}" if c.get("page") else "")
-        where += f" > {c['section']}" if c.get("section") and not c.get("page") else ""
-        console.print(f"   [{c['n']}] {where}  (similarity {c['similarity']})", highlight=False)
-    for sentence in answer.unsupported:
-        console.print(f"   [red]not supported by the retrieved text:[/red] {sentence}",
-                      highlight=False)  # fmt: skip
-    timing = ", ".join(f"{k} {v:.0f} ms" for k, v in answer.latency_ms.items())
-    grounded = {True: "grounded", False: "NOT grounded", None: "not answered"}[answer.grounded]
-    console.print(f"   confidence {answer.confidence:.2f}; {grounded}; {timing}", style="dim",
-                  highlight=False)  # fmt: skip
-
-
-@app.callback()
-def _setup() -> None:
-    """Configure logging once for every sub-command."""
-    configure()
-
-
 @app.command()
 def corpus(dest: Annotated[Path, typer.Argument(help="Folder to write into.")]) -> None:
     """Write the shipped corpus (the Lumen platform handbook) and its question set."""
@@ -156,7 +78,7 @@ def ingest(
     data_dir: DataDir = None,
 ) -> None:
     """Ingest PDF, Markdown, HTML and text files. Exit code 1 if any file was skipped."""
-    rag = open_rag(settings_from(data_dir=data_dir))
+    rag = open_rag(rag_settings(data_dir=data_dir))
     report = ingest_with_progress(rag, paths)
     print_report(report)
     if report.failed:
@@ -171,7 +93,7 @@ def docs(
     """List the ingested documents."""
     from ragkit.index import Index, NoEmbeddings
 
-    index = Index(settings_from(data_dir=data_dir), NoEmbeddings())
+    index = Index(rag_settings(data_dir=data_dir), NoEmbeddings())
     records = sorted(index.docs.values(), key=lambda d: d.source)
     if as_json:
         console.print_json(json.dumps([vars(r) for r in records]))
@@ -189,7 +111,7 @@ def delete(
     """Remove a document and all of its chunks."""
     from ragkit.index import Index, NoEmbeddings
 
-    index = Index(settings_from(data_dir=data_dir), NoEmbeddings())
+    index = Index(rag_settings(data_dir=data_dir), NoEmbeddings())
     record = index.delete(doc_id)
     console.print(f"deleted {record.source} ({len(record.chunk_ids)} chunks)")
 
@@ -215,7 +137,7 @@ def query(
     if mode not in MODES:
         raise RagkitError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
     filters = parse_filters(where)
-    rag = open_rag(settings_from(data_dir=data_dir, llm_url=llm_url, generator=generator))
+    rag = open_rag(rag_settings(data_dir=data_dir, llm_url=llm_url, generator=generator))
     if not rag.index.docs:
         raise RagkitError("the index is empty: run `ragkit ingest <path>` first")
     answer = rag.ask(question, mode=mode, k=k, filters=filters, mmr=mmr, rerank=not no_rerank)  # type: ignore[arg-type]
@@ -258,7 +180,7 @@ def serve(
 
     from ragkit.api import create_app
 
-    settings = settings_from(host=host, port=port, llm_url=llm_url, data_dir=data_dir,
+    settings = rag_settings(host=host, port=port, llm_url=llm_url, data_dir=data_dir,
                              generator=generator)  # fmt: skip
     app_ = create_app(open_rag(settings))
     console.print(f"serving on http://{settings.host}:{settings.port} (docs at /docs)")

@@ -9,11 +9,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from ragkit.cli import ingest_with_progress, open_rag, print_answer, print_report, settings_from
 from ragkit.corpus import write_corpus
 from ragkit.errors import RagkitError
 from ragkit.evaluate import ModeScores, as_rows, evaluate, faithfulness, load_questions, plot
 from ragkit.rag import Rag
+from ragkit.ui import ingest_with_progress, open_rag, print_answer, print_report, rag_settings
 
 #: What the demo asks: a runbook fact, a question in other words, a PDF page with a metadata
 #: filter, and one the handbook cannot answer.
@@ -85,7 +85,7 @@ def run_eval(
         questions_file = corpus_dir / "questions.yaml"
         if not questions_file.is_file():
             raise RagkitError(f"{questions_file} not found: a corpus needs its question set")
-        rag = open_rag(settings_from(data_dir=Path(tmp) / "index", collection="eval",
+        rag = open_rag(rag_settings(data_dir=Path(tmp) / "index", collection="eval",
                                      generator=generator, llm_url=llm_url))  # fmt: skip
         print_report(ingest_with_progress(rag, [corpus_dir]))
         return score_and_report(console, rag, questions_file, k=k, out=out)
@@ -97,7 +97,7 @@ def run_demo(console: Console, *, workdir: Path, llm_url: str | None = None,
     corpus_dir = workdir / "corpus"
     write_corpus(corpus_dir)
     console.rule("ingest")
-    rag = open_rag(settings_from(data_dir=workdir / "index", llm_url=llm_url, generator=generator))
+    rag = open_rag(rag_settings(data_dir=workdir / "index", llm_url=llm_url, generator=generator))
     print_report(ingest_with_progress(rag, [corpus_dir]))
     console.print(f"index: {len(rag.index.docs)} documents, {rag.index.chunk_count()} chunks "
                   f"in {workdir / 'index'}")  # fmt: skip

@@ -110,7 +110,9 @@ class AzureMLPlatform(MLPlatform):
             sku=az.containerservice.ManagedClusterSKUArgs(
                 name="Base", tier="Standard" if spec.prod else "Free"
             ),
-            identity=az.containerservice.ManagedClusterIdentityArgs(type="SystemAssigned"),
+            identity=az.containerservice.ManagedClusterIdentityArgs(
+                type=az.containerservice.ResourceIdentityType.SYSTEM_ASSIGNED
+            ),
             enable_rbac=True,
             disable_local_accounts=True,
             aad_profile=az.containerservice.ManagedClusterAADProfileArgs(
@@ -198,7 +200,7 @@ class AzureMLPlatform(MLPlatform):
                 ),
             ),
             network_rule_set=az.storage.NetworkRuleSetArgs(
-                default_action="Deny",
+                default_action=az.storage.DefaultAction.DENY,
                 bypass="AzureServices",
                 virtual_network_rules=[
                     az.storage.VirtualNetworkRuleArgs(virtual_network_resource_id=nodes.id)
@@ -223,7 +225,7 @@ class AzureMLPlatform(MLPlatform):
             container_name="mlflow",
             account_name=account.name,
             resource_group_name=rg,
-            public_access="None",
+            public_access=az.storage.PublicAccess.NONE,
             opts=opts,
         )
 

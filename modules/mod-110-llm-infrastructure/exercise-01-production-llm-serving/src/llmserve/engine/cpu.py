@@ -34,7 +34,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from math import ceil
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import torch
 
@@ -133,7 +133,7 @@ class CPUEngine:
             self.model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
         except (OSError, ValueError) as exc:
             raise ModelError(f"cannot load a model from {model_dir}: {exc}") from None
-        self.model.eval()
+        self.model.requires_grad_(False).train(False)  # inference only: eval mode, no grads
         self.name = name or Path(model_dir).name
         config = self.model.config
         self.max_model_len = int(getattr(config, "max_position_embeddings", 2048))
@@ -172,10 +172,10 @@ class CPUEngine:
         """
         if not getattr(self.tokenizer, "chat_template", None):
             raise EngineError(f"model {self.name} has no chat template: use /v1/completions")
-        ids = self.tokenizer.apply_chat_template(
+        encoded: Any = self.tokenizer.apply_chat_template(
             messages, add_generation_prompt=True, tokenize=True, return_dict=True
         )
-        return list(ids["input_ids"])
+        return [int(i) for i in encoded["input_ids"]]
 
     # -- life cycle -----------------------------------------------------------------------
     def start(self) -> None:
@@ -451,8 +451,8 @@ class CPUEngine:
         """
         ids = seq.generated
         decode = self.tokenizer.decode
-        before = decode(ids[seq.prefix_offset : seq.read_offset], skip_special_tokens=True)
-        after = decode(ids[seq.prefix_offset :], skip_special_tokens=True)
+        before = str(decode(ids[seq.prefix_offset : seq.read_offset], skip_special_tokens=True))
+        after = str(decode(ids[seq.prefix_offset :], skip_special_tokens=True))
         if len(after) > len(before) and not after.endswith("\ufffd"):
             seq.text += after[len(before) :]
             seq.prefix_offset = seq.read_offset
