@@ -19,6 +19,9 @@ def cache_dir(model_cache: Path) -> Path:
     return model_cache
 
 
+ADMIN_KEY = "test-admin-key"
+
+
 @pytest.fixture(scope="session")
 def platform(cache_dir: Path, otel_service: RunningService) -> Iterator[Platform]:
     """The shipped platform (scorers v1/v2, the chat model, the gateway), exporting spans to
@@ -29,5 +32,5 @@ def platform(cache_dir: Path, otel_service: RunningService) -> Iterator[Platform
         # These tests check routing, not speed: on a slow CI machine a loaded scorer must not
         # time out and move users to another variant.
         backend.timeout = max(backend.timeout, 30.0)
-    with run_platform(config, env=env) as running:
+    with run_platform(config, env=env, admin_key=ADMIN_KEY) as running:
         yield running

@@ -43,12 +43,14 @@ def failing(cache_dir: Path) -> Iterator[Platform]:
             ],
         }
     )
-    with run_platform(config, env={"SERVPLAT_CACHE_DIR": str(cache_dir)}) as platform:
+    env = {"SERVPLAT_CACHE_DIR": str(cache_dir)}
+    with run_platform(config, env=env, admin_key="failures-key") as platform:
         yield platform
 
 
 def _breaker(platform: Platform, backend: str) -> str:
-    for route in httpx.get(f"{platform.gateway.url}/admin/routes").json():
+    routes = httpx.get(f"{platform.gateway.url}/admin/routes", headers=platform.admin_headers())
+    for route in routes.json():
         if backend in route["breakers"]:
             return str(route["breakers"][backend])
     raise AssertionError(backend)

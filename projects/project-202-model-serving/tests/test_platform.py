@@ -4,9 +4,11 @@ errors, run-time weights and a trace across processes."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import openai
@@ -149,25 +151,85 @@ def test_invalid_json_is_a_400(platform: Platform) -> None:
 
 
 def test_weights_change_at_run_time(platform: Platform) -> None:
-    url = platform.gateway.url
-    assert (
-        httpx.put(
-            f"{url}/admin/routes/scorer", json={"variants": {"scorer-v1": 0, "scorer-v2": 1}}
-        ).status_code
-        == 200
-    )
+    url, admin = platform.gateway.url, platform.admin_headers()
+
+    def put(model: str, variants: dict[str, Any]) -> httpx.Response:
+        return httpx.put(f"{url}/admin/routes/{model}", json={"variants": variants}, headers=admin)
+
+    assert put("scorer", {"scorer-v1": 0, "scorer-v2": 1}).status_code == 200
     try:
         results = asyncio.run(traffic(url, [f"canary-{i}" for i in range(50)]))
         assert {r["variant"] for r in results} == {"scorer-v2"}
-        bad = httpx.put(f"{url}/admin/routes/scorer", json={"variants": {"chat-tiny": 1}})
-        assert bad.status_code == 400
-        assert httpx.put(f"{url}/admin/routes/none", json={"variants": {"a": 1}}).status_code == 404
+        assert put("scorer", {"chat-tiny": 1}).status_code == 400
+        assert put("none", {"a": 1}).status_code == 404
     finally:
-        httpx.put(
-            f"{url}/admin/routes/scorer", json={"variants": {"scorer-v1": 90, "scorer-v2": 10}}
-        ).raise_for_status()
-    routes = httpx.get(f"{url}/admin/routes").json()
+        put("scorer", {"scorer-v1": 90, "scorer-v2": 10}).raise_for_status()
+    routes = httpx.get(f"{url}/admin/routes", headers=admin).json()
     assert routes[0]["variants"] == {"scorer-v1": 90, "scorer-v2": 10}
+
+
+def test_the_admin_api_needs_the_key_and_refuses_weights_that_are_not_finite(
+    platform: Platform,
+) -> None:
+    url, admin = platform.gateway.url, platform.admin_headers()
+    body = {"variants": {"scorer-v1": 0, "scorer-v2": 1}}
+    assert httpx.put(f"{url}/admin/routes/scorer", json=body).status_code == 401
+    wrong = {"Authorization": "Bearer not-the-key"}
+    assert httpx.put(f"{url}/admin/routes/scorer", json=body, headers=wrong).status_code == 403
+    assert httpx.get(f"{url}/admin/routes").status_code == 401
+    for weight in ("1e400", "Infinity", "NaN", "-1"):
+        raw = '{"variants": {"scorer-v1": WEIGHT, "scorer-v2": 1}}'.replace("WEIGHT", weight)
+        bad = httpx.put(
+            f"{url}/admin/routes/scorer",
+            content=raw,
+            headers={**admin, "content-type": "application/json"},
+        )
+        assert bad.status_code == 400, (weight, bad.text)
+    routes = httpx.get(f"{url}/admin/routes", headers=admin).json()
+    assert routes[0]["variants"] == {"scorer-v1": 90, "scorer-v2": 10}  # nothing changed
+
+
+def test_a_streamed_chat_is_billed_even_without_include_usage(platform: Platform) -> None:
+    """The gateway asks the backend for usage itself, bills it, and does not show the client a
+    usage chunk it did not ask for."""
+    url = platform.gateway.url
+    metrics_before = httpx.get(f"{url}/metrics").text
+    cost_before = metric(metrics_before, "servplat_cost_dollars_total", route="chat")
+    body = {"model": "chat", "stream": True, "max_tokens": 16,
+            "messages": [{"role": "user", "content": "What does the gateway do?"}]}  # fmt: skip
+    with httpx.stream("POST", f"{url}/v1/chat/completions", json=body, timeout=60) as response:
+        events = [line for line in response.iter_lines() if line.startswith("data: ")]
+    assert events[-1] == "data: [DONE]"
+    payloads = [json.loads(e[6:]) for e in events[:-1]]
+    assert all("usage" not in p for p in payloads)  # the client did not ask for it
+    cost = metric(httpx.get(f"{url}/metrics").text, "servplat_cost_dollars_total", route="chat")
+    price_per_token = 0.50 / 1000
+    assert cost - cost_before >= price_per_token * 2  # prompt and completion tokens billed
+
+
+def test_one_bad_request_does_not_poison_its_micro_batch(platform: Platform) -> None:
+    """15 valid single predictions and one with a short vector, batched together: the valid
+    ones are answered, the bad one alone gets a 4xx naming its problem."""
+    url = platform.gateway.url
+    good = {"model": "scorer", "features": [55.0, 0.7, 40.0, 3.0, 2.0]}
+    short = {"model": "scorer", "features": [55.0, 0.7]}
+
+    async def run() -> list[httpx.Response]:
+        async with httpx.AsyncClient(timeout=60) as client:
+            bodies = [{**good, "user": f"batch-{i}"} for i in range(15)] + [short]
+            return await asyncio.gather(*(client.post(f"{url}/v1/predict", json=b) for b in bodies))
+
+    answers = asyncio.run(run())
+    assert [a.status_code for a in answers[:15]] == [200] * 15
+    assert 400 <= answers[15].status_code < 500
+    assert "expected 5" in answers[15].json()["error"]["message"]
+    infinite = httpx.post(
+        f"{url}/v1/predict",
+        content='{"model": "scorer", "features": [Infinity, 0.7, 40.0, 3.0, 2.0]}',
+        headers={"content-type": "application/json"},
+    )
+    assert infinite.status_code == 400
+    assert "finite" in infinite.json()["error"]["message"]
 
 
 def test_one_trace_spans_the_gateway_and_the_backend(

@@ -400,9 +400,8 @@ def service(
     The service's Python side (mlflow, moto, kmock, Tansu...) comes from aiinfra-shared's
     extras: they are installed once into .venvs/shared, and the service runs from there.
     """
-    from aiinfra_shared.services import launcher
-
-    launcher(name)  # an unknown name fails here, before anything is installed
+    if name not in LAUNCHERS:  # before anything is installed
+        raise AiinfraError(f"unknown service {name!r}; known services: {', '.join(LAUNCHERS)}")
     root = workspace.find_root()
     shared = workspace.lookup("shared", root)
     with console.status("Installing the services' environment (.venvs/shared) ..."):

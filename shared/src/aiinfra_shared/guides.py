@@ -83,6 +83,7 @@ class Checkpoint:
     def summary(self) -> str:
         """The command's first line (what a table shows)."""
         first = self.command.strip().splitlines()[0] if self.command.strip() else ""
+        first = first.removesuffix("\\").rstrip()
         return first if len(first) <= 90 else first[:87] + "..."
 
 
@@ -253,7 +254,8 @@ def run_checkpoints(
     Returns:
         One outcome per checkpoint (those after a failure are ``skipped``).
     """
-    process_env = {**os.environ, **(env or {}), "AIINFRA_ROOT": str(root)}
+    # A wide virtual terminal: Rich tables in the output keep whole words for `expect=`.
+    process_env = {**os.environ, "COLUMNS": "200", **(env or {}), "AIINFRA_ROOT": str(root)}
     process_env.pop("VIRTUAL_ENV", None)
     outcomes: list[Outcome] = []
     background: list[subprocess.Popen[bytes]] = []

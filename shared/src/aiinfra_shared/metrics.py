@@ -209,6 +209,12 @@ class HTTPMetricsMiddleware:
         return None
 
 
+def serve_metrics(app: Any, registry: CollectorRegistry) -> None:
+    """Serve ``registry`` at exactly ``/metrics`` of a FastAPI/Starlette ``app`` (no HTTP
+    metrics of its own: :func:`instrument_app` adds those too)."""
+    app.add_route("/metrics", metrics_app(registry), include_in_schema=False)
+
+
 def instrument_app(app: Any, *, prefix: str, registry: CollectorRegistry) -> None:
     """Count and time every HTTP request of a FastAPI/Starlette ``app`` (except ``/metrics``
     itself, so scrapes do not count themselves) and serve ``registry`` at ``/metrics``.
@@ -225,4 +231,4 @@ def instrument_app(app: Any, *, prefix: str, registry: CollectorRegistry) -> Non
         skip=("/metrics",),
         routes=app.router.routes,
     )
-    app.add_route("/metrics", metrics_app(registry), include_in_schema=False)
+    serve_metrics(app, registry)

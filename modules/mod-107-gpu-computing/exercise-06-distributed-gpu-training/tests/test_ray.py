@@ -11,14 +11,17 @@ import torch
 from ddptrain.config import TrainConfig
 from ddptrain.demo import max_abs_diff as max_diff
 
+# ddptrain.ray_driver first: importing it sets RAY_ENABLE_UV_RUN_RUNTIME_ENV=0, which must happen
+# before ray is imported (under `uv run`, Ray would otherwise start its workers with `uv run` in
+# the workspace, and they would never come up).
+from ddptrain.ray_driver import ensure_ray  # isort: skip
+
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ray = pytest.importorskip("ray", reason="the ray extra is not installed")
 
 
 @pytest.fixture(scope="module")
 def local_ray(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    from ddptrain.ray_driver import ensure_ray
-
     ensure_ray(tmp_path_factory.mktemp("ray"), num_cpus=2)
     yield
     ray.shutdown()

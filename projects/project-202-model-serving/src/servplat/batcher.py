@@ -2,7 +2,9 @@
 
 Each single prediction is queued; the queue is sent as one batch when it reaches
 ``max_batch`` items or when the oldest item has waited ``max_wait`` seconds, whichever comes
-first. Every caller then gets its own result (or the batch's error). This trades a small,
+first. Every caller then gets its own result (or the batch's error; when ``split_on`` says
+the error may be one caller's fault, each caller is asked again alone, so one bad request
+cannot fail the others). This trades a small,
 bounded wait for fewer round trips and fuller model calls: the server-side "dynamic
 batching" of Triton and TorchServe, done here in the gateway.
 """
@@ -32,6 +34,8 @@ class MicroBatcher(Generic[Item, Result]):
         max_batch: Items per batch at most.
         max_wait: Seconds the first item of a batch may wait for company.
         on_batch: Called with each batch's size (for metrics).
+        split_on: True for an error of a whole batch that may come from one item (a refused
+            row): then each item is sent alone and gets its own result or error.
     """
 
     def __init__(
@@ -41,8 +45,10 @@ class MicroBatcher(Generic[Item, Result]):
         max_batch: int = 16,
         max_wait: float = 0.005,
         on_batch: Callable[[int], None] | None = None,
+        split_on: Callable[[Exception], bool] | None = None,
     ) -> None:
         self.send = send
+        self.split_on = split_on
         self.max_batch = max_batch
         self.max_wait = max_wait
         self.on_batch = on_batch
@@ -82,8 +88,11 @@ class MicroBatcher(Generic[Item, Result]):
             results = await self.send([w.item for w in batch])
             if len(results) != len(batch):
                 raise RuntimeError(f"backend returned {len(results)} results for {len(batch)}")
-        except Exception as exc:  # every caller of the batch gets the error
-            for waiting in batch:
+        except Exception as exc:
+            if len(batch) > 1 and self.split_on is not None and self.split_on(exc):
+                await asyncio.gather(*(self._run([waiting]) for waiting in batch))
+                return
+            for waiting in batch:  # every caller of the batch gets the error
                 if not waiting.future.done():
                     waiting.future.set_exception(exc)
             return

@@ -107,7 +107,7 @@ def run_bench(
     with console.status("starting a scorer and the gateway"), run_platform(bench_config()) as p:
         direct = f"{p.backends['scorer-v1'].url}/v1/predict"
         gateway = f"{p.gateway.url}/v1/predict"
-        plans = [
+        plans: list[tuple[str, str, dict[str, object], int]] = [
             ("direct to the scorer", direct, {"instances": [APPLICANT]}, 1),
             ("gateway, plain route", gateway, {"model": "plain", "features": APPLICANT}, 1),
             ("gateway, batched route", gateway, {"model": "batched", "features": APPLICANT}, 1),

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import signal
-import threading
+import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -51,7 +51,8 @@ def gateway(config: ConfigPath = None, host: Host = "127.0.0.1", port: Port = No
     from servplat.routing import load_config
 
     settings = _settings(config=config, port=port)
-    _serve(create_app(load_config(settings.config)), host, settings.port)
+    key = settings.admin_key.get_secret_value() if settings.admin_key else None
+    _serve(create_app(load_config(settings.config), admin_key=key), host, settings.port)
 
 
 @backend.command("classic")
@@ -74,35 +75,50 @@ def backend_llm(
     model: Annotated[str, typer.Option(help="tiny, smollm2 (extra) or a model folder.")] = "tiny",
     port: Annotated[int, typer.Option(help="Port.")] = 8712,
     host: Host = "127.0.0.1",
+    max_queue: Annotated[
+        int, typer.Option(min=1, help="Requests waiting or generating; more get 429.")
+    ] = 16,
 ) -> None:
     """An OpenAI-compatible LLM server (one request at a time; see 110-01 for batching)."""
     from servplat.backends.llm import create_app
 
-    _serve(create_app(model, _settings().cache_dir), host, port)
+    _serve(create_app(model, _settings().cache_dir, max_queue=max_queue), host, port)
 
 
 @app.command()
 def up(config: ConfigPath = None, port: Port = None) -> None:
-    """Start every backend of a config and the gateway; Ctrl-C stops them all."""
+    """Start every backend of a config and the gateway; Ctrl-C or SIGTERM stops them all."""
     from servplat.platform import run_platform
     from servplat.routing import load_config
 
     settings = _settings(config=config, port=port)
     platform_config = load_config(settings.config)
     env = {"SERVPLAT_CACHE_DIR": str(settings.cache_dir)}
-    with console.status("starting backends and the gateway"):
-        platform = run_platform(platform_config, env=env, gateway_port=settings.port)
-        running = platform.__enter__()
+    key = settings.admin_key.get_secret_value() if settings.admin_key else None
+
+    def stop(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    # Before anything starts: a SIGTERM while the backends load must stop them too (the
+    # default action would kill this process and leave its children running).
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     try:
-        for name, service in running.backends.items():
-            console.print(f"backend {name}: {service.url} (pid {service.pid})")
-        console.print(f"[bold]gateway: {running.gateway.url}[/bold]  (Ctrl-C stops everything)")
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        with contextlib.suppress(KeyboardInterrupt):
-            stop.wait()
-    finally:
-        platform.__exit__(None, None, None)
+        with ExitStack() as stack:
+            with console.status("starting backends and the gateway"):
+                running = stack.enter_context(
+                    run_platform(platform_config, env=env, gateway_port=settings.port,
+                                 admin_key=key)
+                )  # fmt: skip
+            for name, service in running.backends.items():
+                console.print(f"backend {name}: {service.url} (pid {service.pid})")
+            console.print(
+                f"[bold]gateway: {running.gateway.url}[/bold]  (Ctrl-C or SIGTERM stops everything)"
+            )
+            while True:
+                time.sleep(3600)
+    except KeyboardInterrupt:
+        console.print("stopped: the gateway and every backend")
 
 
 @app.command()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from aiinfra_shared.config import AiinfraSettings, settings_config
 
@@ -24,6 +24,8 @@ class Settings(AiinfraSettings):
         host: Gateway bind address.
         port: Gateway port.
         cache_dir: Where LLM backends build the tiny model.
+        admin_key: Key of the gateway's admin API (``Authorization: Bearer <key>``); unset,
+            the admin API answers 403.
     """
 
     model_config = settings_config("SERVPLAT_")
@@ -32,3 +34,4 @@ class Settings(AiinfraSettings):
     host: str = "127.0.0.1"
     port: int = 8700
     cache_dir: Path = Field(default_factory=_default_cache)
+    admin_key: SecretStr | None = None

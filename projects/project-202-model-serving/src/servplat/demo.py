@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import statistics
 import time
 from collections import Counter
@@ -95,7 +96,8 @@ def run_demo(console: Console, settings: Settings, *, requests: int = 1000) -> N
         with console.status("starting an OpenTelemetry collector, 3 model servers, the gateway"):
             collector = stack.enter_context(start("otel"))
             env = {**collector.env, "SERVPLAT_CACHE_DIR": str(settings.cache_dir)}
-            platform = stack.enter_context(run_platform(config, env=env))
+            key = secrets.token_urlsafe(16)  # the admin API's key, for this run only
+            platform = stack.enter_context(run_platform(config, env=env, admin_key=key))
         url = platform.gateway.url
         console.rule("the platform")
         for name, service in platform.backends.items():
@@ -108,13 +110,14 @@ def run_demo(console: Console, settings: Settings, *, requests: int = 1000) -> N
 
         _split(console, url, platform, requests)
         _chat(console, url)
-        _canary(console, url)
+        _canary(console, url, platform)
         _breaker(console, url, platform)
         _trace(console, collector)
 
 
 def _split(console: Console, url: str, platform: Any, requests: int) -> None:
-    weights = httpx.get(f"{url}/admin/routes").json()[0]["variants"]
+    routes = httpx.get(f"{url}/admin/routes", headers=platform.admin_headers()).json()
+    weights = routes[0]["variants"]
     console.rule(f"A/B test: {requests} users ask the scorer")
     users = [f"user-{i:04d}" for i in range(requests)]
     results = asyncio.run(traffic(url, users))
@@ -167,10 +170,12 @@ def _chat(console: Console, url: str) -> None:
     console.print(f"\n   first token after {1000 * (first or 0):.0f} ms", style="dim")
 
 
-def _canary(console: Console, url: str) -> None:
+def _canary(console: Console, url: str, platform: Any) -> None:
     console.rule("canary: move scorer to 50/50 at run time")
-    weights = {"scorer-v1": 50, "scorer-v2": 50}
-    httpx.put(f"{url}/admin/routes/scorer", json={"variants": weights}).raise_for_status()
+    weights: dict[str, float] = {"scorer-v1": 50, "scorer-v2": 50}
+    httpx.put(
+        f"{url}/admin/routes/scorer", json={"variants": weights}, headers=platform.admin_headers()
+    ).raise_for_status()
     results = asyncio.run(traffic(url, [f"canary-{i}" for i in range(400)]))
     console.print(split_table(results, weights, "scorer: 50/50"))
 
@@ -182,7 +187,9 @@ def _breaker(console: Console, url: str, platform: Any) -> None:
     statuses = Counter(r["status"] for r in results)
     served = Counter(r.get("variant") for r in results if r["status"] == 200)
     text = httpx.get(f"{url}/metrics").text
-    state = httpx.get(f"{url}/admin/routes").json()[0]["breakers"]["scorer-v2"]
+    state = httpx.get(f"{url}/admin/routes", headers=platform.admin_headers()).json()[0][
+        "breakers"
+    ]["scorer-v2"]
     console.print(
         f"200 requests: HTTP {dict(statuses)}, served by {dict(served)}; "
         f"{metric(text, 'servplat_fallbacks_total'):.0f} fallbacks so far"
@@ -201,7 +208,9 @@ def _breaker(console: Console, url: str, platform: Any) -> None:
     deadline = time.monotonic() + reset + 20
     while time.monotonic() < deadline:
         asyncio.run(traffic(url, [f"probe-{time.monotonic()}-{i}" for i in range(20)]))
-        state = httpx.get(f"{url}/admin/routes").json()[0]["breakers"]["scorer-v2"]
+        state = httpx.get(f"{url}/admin/routes", headers=platform.admin_headers()).json()[0][
+            "breakers"
+        ]["scorer-v2"]
         if state == "closed":
             break
         time.sleep(1)

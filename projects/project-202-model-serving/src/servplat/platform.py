@@ -40,6 +40,8 @@ def backend_argv(config: BackendConfig, port: int) -> list[str]:
             argv += ["--delay-ms", launch.pop("delay_ms")]
     else:
         argv += ["--model", launch.pop("model", "tiny")]
+        if "max_queue" in launch:
+            argv += ["--max-queue", str(launch.pop("max_queue"))]
     if launch:
         raise ConfigError(f"unknown launch settings for a {config.kind} backend: {list(launch)}")
     return argv
@@ -69,12 +71,24 @@ def backend_process(
 class Platform:
     """A running platform: its gateway, its launched backends, the resolved config."""
 
-    gateway: RunningService
     backends: dict[str, RunningService]
     config: PlatformConfig
     workdir: Path
     env: dict[str, str]
     _stacks: dict[str, ExitStack] = field(default_factory=dict)
+    admin_key: str | None = None
+    _gateway: RunningService | None = None
+
+    def admin_headers(self) -> dict[str, str]:
+        """The header that opens the gateway's admin API."""
+        return {"Authorization": f"Bearer {self.admin_key}"} if self.admin_key else {}
+
+    @property
+    def gateway(self) -> RunningService:
+        """The gateway (started after every backend is up)."""
+        if self._gateway is None:
+            raise RuntimeError("the gateway has not started yet")
+        return self._gateway
 
     def stop_backend(self, name: str) -> None:
         """Stop a launched backend (its port stays reserved for :meth:`start_backend`)."""
@@ -109,6 +123,7 @@ def run_platform(
     env: Mapping[str, str] | None = None,
     workdir: Path | None = None,
     gateway_port: int | None = None,
+    admin_key: str | None = None,
 ) -> Iterator[Platform]:
     """Start the backends, then the gateway; stop everything on exit.
 
@@ -118,6 +133,7 @@ def run_platform(
             ``SERVPLAT_CACHE_DIR``...).
         workdir: Where logs and the resolved config go (temporary by default).
         gateway_port: A fixed gateway port.
+        admin_key: The gateway's admin key (``SERVPLAT_ADMIN_KEY``); None: admin API off.
     """
     env = dict(env or {})
     with ExitStack() as outer:
@@ -131,12 +147,7 @@ def run_platform(
             )
 
         platform = Platform(
-            gateway=None,
-            backends={},
-            config=config,
-            workdir=wd,
-            env=env,  # type: ignore[arg-type]
-            _stacks=stacks,
+            backends={}, config=config, workdir=wd, env=env, _stacks=stacks, admin_key=admin_key
         )
         outer.callback(platform.close)
         with ThreadPoolExecutor(max_workers=max(1, len(launched))) as pool:
@@ -159,11 +170,12 @@ def run_platform(
         )
         platform.config = resolved
         argv = [sys.executable, "-m", "servplat", "gateway", "--config", str(path), "--port"]
-        platform.gateway = outer.enter_context(
+        gateway_env = {**env, **({"SERVPLAT_ADMIN_KEY": admin_key} if admin_key else {})}
+        platform._gateway = outer.enter_context(
             http_process(
                 "gateway",
                 lambda p: [*argv, str(p)],
-                env=env,
+                env=gateway_env,
                 workdir=wd / "gateway",
                 port=gateway_port,
                 timeout=60,

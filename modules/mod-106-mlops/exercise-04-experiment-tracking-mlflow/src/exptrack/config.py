@@ -1,4 +1,4 @@
-"""Settings of exptrack: ``TRACKING_*`` environment variables or a ``.env`` file.
+"""Settings of exptrack: ``EXPTRACK_*`` environment variables or a ``.env`` file.
 
 The server address is the one variable with mlflow's own name, ``MLFLOW_TRACKING_URI``, so
 the same shell works for this package, the mlflow CLI and a notebook.
@@ -28,7 +28,7 @@ class ExptrackSettings(AiinfraSettings):
         tolerance: Gate: how far below the champion's held-out F1 the challenger may be.
     """
 
-    model_config = settings_config("TRACKING_")
+    model_config = settings_config("EXPTRACK_")
 
     tracking_uri: str | None = Field(
         default=None, validation_alias=AliasChoices("tracking_uri", "MLFLOW_TRACKING_URI")

@@ -144,10 +144,11 @@ class RecordingMocks(Mocks):
         return _fake_id(args), _fake_state(args)
 
     def call(self, args: MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
-        """Invokes (data sources): the result and no check failures."""
+        """Invokes (data sources): the result and no check failures (an empty list: pulumi
+        iterates it, whatever its annotation says)."""
         gcs_agent = "gcp:storage/getProjectServiceAccount:getProjectServiceAccount"
         if args.token == gcs_agent:
-            return {"emailAddress": "service-1@gs-project-accounts.iam.gserviceaccount.com"}, None
+            return {"emailAddress": "service-1@gs-project-accounts.iam.gserviceaccount.com"}, []
         if args.token == "azure-native:authorization:getClientConfig":  # noqa: S105
             client = {
                 "clientId": "client",
@@ -155,8 +156,8 @@ class RecordingMocks(Mocks):
                 "subscriptionId": SUBSCRIPTION,
                 "tenantId": "tenant",
             }
-            return client, None
-        return {}, None
+            return client, []
+        return {}, []
 
 
 def synthesize(
