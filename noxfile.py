@@ -7,6 +7,8 @@
     uv run nox -s "tests(mlapi)" -- tests/test_api.py -k health
                                            pytest arguments, relative to the package folder
     uv run nox -s "typecheck(mlapi)"       mypy --strict on one package, in its environment
+    uv run nox -s "guide(mlapi)"           the quick checkpoints of its step-by-step guide
+    uv run nox -s "guide(mlapi)" -- --all  every checkpoint, the slow ones too
     uv run nox -s "gpu(ddptrain)"          GPU suites (fail, not skip, without CUDA)
     uv run nox -t lane-1                   half of what CI runs (CI runs both lanes at once)
 
@@ -35,6 +37,7 @@ nox.options.error_on_missing_interpreters = True
 
 MEMBERS = discover(ROOT)
 TESTED = MEMBERS
+GUIDED = [m for m in MEMBERS if m.kind != "library"]
 GPU = [m for m in MEMBERS if m.gpu]
 TIMINGS = ROOT / ".nox" / "timings.tsv"
 PYTHON = "3.11"
@@ -49,6 +52,7 @@ LANE = lanes(
     {
         **{f"tests({m.short})": m.test_seconds for m in TESTED},
         **{f"typecheck({m.short})": m.typecheck_seconds for m in TESTED},
+        **{f"guide({m.short})": m.guide_seconds for m in GUIDED},
         **CHECK_SECONDS,
     },
     LANES,
@@ -138,6 +142,28 @@ def typecheck(session: nox.Session, pkg: str) -> None:
     # are analysed once per lane, not once per package.
     cache = ROOT / ".nox" / f"mypy-cache-{LANE[session.name]}"
     session.run("mypy", "--cache-dir", str(cache), f"{member.rel(ROOT)}/src")
+    _record(session, started)
+
+
+@nox.session(python=False, tags=["guides"])
+@nox.parametrize(
+    "pkg", [nox.param(m.short, id=m.short, tags=[_lane(f"guide({m.short})")]) for m in GUIDED]
+)
+def guide(session: nox.Session, pkg: str) -> None:
+    """The checkpoints of one package's docs/STEP_BY_STEP.md, as a new clone would run them.
+
+    ``aiinfra guide check <id> --quick --fresh``: throwaway package environments, the slow
+    checkpoints left out (``-- --all`` runs them too). It runs in the root environment, where
+    ``aiinfra`` is, like the commands a learner types.
+    """
+    started = time.monotonic()
+    member = next(m for m in GUIDED if m.short == pkg)
+    quick = [] if "--all" in session.posargs else ["--quick"]
+    # The models the tests build, shared with the tests sessions of the same run.
+    env = {"AIINFRA_MODEL_CACHE": _pytest_env()["AIINFRA_MODEL_CACHE"], "HF_HUB_OFFLINE": "1"}
+    session.run(
+        "aiinfra", "guide", "check", member.id, "--fresh", *quick, external=True, env=env
+    )
     _record(session, started)
 
 

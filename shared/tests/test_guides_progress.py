@@ -151,16 +151,6 @@ def test_a_background_server_serves_the_next_checkpoints_and_is_stopped(tmp_path
     assert not tcp_open("127.0.0.1", port)  # stopped when the run ended
 
 
-@pytest.mark.parametrize("member", workspace.exercises(REPO), ids=lambda m: m.short)
-def test_every_shipped_guide_parses_and_every_step_has_a_checkpoint(
-    member: workspace.Member,
-) -> None:
-    guide = guides.guide_for(member)
-    assert guide.checkpoints, f"{guide.path} has no checkpoints"
-    missing = [f"{s.number}. {s.title}" for s in guide.steps_without_checkpoint()]
-    assert missing == [], f"steps without a checkpoint in {guide.path}"
-
-
 def test_progress_records_and_suggests_the_next_exercise(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from aiinfra_shared import scaffold, workspace
+from aiinfra_shared import guides, scaffold, workspace
 from aiinfra_shared.cli import app
 from aiinfra_shared.errors import AiinfraError
 
@@ -86,7 +86,13 @@ def test_scaffold_creates_a_package_that_passes_the_layout_checks(tiny_workspace
     data = tomllib.loads((created / "pyproject.toml").read_text())
     assert data["project"]["scripts"] == {"envmgr": "envmgr.cli:main"}
     assert "class EnvmgrError(AiinfraError)" in (created / "src/envmgr/errors.py").read_text()
-    compile((created / "src/envmgr/cli.py").read_text(), "cli.py", "exec")
+    cli = (created / "src/envmgr/cli.py").read_text()
+    compile(cli, "cli.py", "exec")
+    assert "package_app(" in cli  # the house scaffold, not a hand-made Typer app
+    assert (created / "src/envmgr/__main__.py").is_file()
+    guide = guides.parse(created / "docs/STEP_BY_STEP.md")
+    assert guide.checkpoints
+    assert guide.steps_without_checkpoint() == []
 
 
 @pytest.mark.parametrize(

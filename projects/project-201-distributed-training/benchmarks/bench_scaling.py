@@ -1,6 +1,6 @@
 """Ray Train scaling: the built-in tiny job on 1 vs N workers, on a local Ray.
 
-    uv run --package aiinfra-trainplat python benchmarks/bench_scaling.py [--workers 1,2] [--gpu]
+    uv run aiinfra exec 201 -- python benchmarks/bench_scaling.py [--workers 1,2] [--gpu]
 
 Prints a markdown table and writes ``scaling-<cpu|gpu>.json`` and ``.png`` next to this file.
 Throughput is the median epoch after the first, measured inside the loop; ``fit s`` includes

@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -32,7 +33,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from aiinfra_shared import envs, progress, scaffold, workspace
-from aiinfra_shared.cliapp import console, package_app, run_typer, sub_app
+from aiinfra_shared.cliapp import console, err_console, package_app, run_typer, sub_app
 from aiinfra_shared.errors import AiinfraError
 from aiinfra_shared.logging import configure
 from aiinfra_shared.services import LAUNCHERS, RunningService, start
@@ -335,6 +336,94 @@ def guide_check(
         console.print(escape(tail), highlight=False)
         raise typer.Exit(1)
     console.print(f"{passed} of {len(outcomes)} checkpoints passed.")
+
+
+docs_app = sub_app("The documentation site: build it, or serve it on a local port.")
+app.add_typer(docs_app, name="docs")
+
+
+def _docs_mkdocs(root: Path) -> str:
+    """mkdocs from the root ``docs`` dependency group, synced into .venvs/_docs."""
+    uv = shutil.which("uv")
+    if uv is None:
+        raise AiinfraError("uv is not installed: `pip install uv`")
+    venv = envs.venvs_root(root) / "_docs"
+    env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(venv)}
+    env.pop("VIRTUAL_ENV", None)
+    command = [uv, "sync", "--only-group", "docs", "--quiet"]
+    if subprocess.run(command, cwd=root, env=env, check=False).returncode != 0:
+        raise AiinfraError(f"`{' '.join(command)}` failed")
+    return str(envs.bin_dir(venv) / "mkdocs")
+
+
+@docs_app.command("build")
+def docs_build(
+    out: Annotated[str, typer.Option(help="Where the HTML goes.")] = "site",
+) -> None:
+    """Assemble the site (docs/, every README and guide) and build it with mkdocs --strict."""
+    from aiinfra_shared import docsite
+
+    root = workspace.find_root()
+    target = Path(out) if Path(out).is_absolute() else root / out
+    with console.status("building the documentation site ..."):
+        docsite.build(root, target, mkdocs=_docs_mkdocs(root))
+    console.print(f"[green]built[/] {target}/index.html")
+
+
+@docs_app.command("serve")
+def docs_serve(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.", min=1, max=65535)] = 8765,
+) -> None:
+    """Build the site, then serve it on http://127.0.0.1:PORT until Ctrl-C."""
+    import functools
+    import http.server
+
+    from aiinfra_shared import docsite
+
+    root = workspace.find_root()
+    target = root / "site"
+    with console.status("building the documentation site ..."):
+        docsite.build(root, target, mkdocs=_docs_mkdocs(root))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(target))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
+        console.print(f"serving [bold]http://127.0.0.1:{port}/index.html[/] (Ctrl-C stops)")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            console.print("stopped")
+
+
+ci_app = sub_app("What CI runs: the matrix of package jobs, for the GitHub workflows.")
+app.add_typer(ci_app, name="ci")
+
+
+@ci_app.command("matrix")
+def ci_matrix(
+    base: Annotated[
+        str | None,
+        typer.Option(help="Select the packages changed since this git ref (a PR's base)."),
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every package (the nightly run).")] = False,
+    sessions: Annotated[
+        bool, typer.Option("--sessions", help="Print the session names, one per line.")
+    ] = False,
+) -> None:
+    """Print the CI matrix as JSON: one entry per package (its nox sessions, services and
+    expected seconds); `--base REF` narrows it to what changed since REF."""
+    from aiinfra_shared import ci
+
+    if base is None and not all_:
+        raise AiinfraError("give --base REF (the packages a change touches) or --all")
+    root = workspace.find_root()
+    files = None if all_ else ci.changed_files(root, str(base))
+    selection = ci.select(root, files)
+    result = ci.matrix(root, selection)
+    if sessions:
+        names = [s for e in result["include"] for s in e["sessions"]]
+        typer.echo("\n".join([*names, *ci.CHECK_SESSIONS]))
+        return
+    typer.echo(json.dumps(result, separators=(",", ":")))
+    err_console.print(f"selected: {selection.reason}")
 
 
 @app.command()

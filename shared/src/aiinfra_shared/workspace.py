@@ -21,6 +21,7 @@ SHORT_PATTERN = re.compile(r"^[a-z][a-z0-9]{1,30}$")
 KINDS = ("exercise", "project", "library")
 DEFAULT_TEST_SECONDS = 300.0
 DEFAULT_TYPECHECK_SECONDS = 30.0
+DEFAULT_GUIDE_SECONDS = 45.0
 
 
 class WorkspaceError(AiinfraError):
@@ -45,6 +46,7 @@ class Member:
         test_seconds: Rough wall time of its test session on a CI machine (``test-seconds``),
             used to balance the CI lanes; measure with ``uv run nox -s timings``.
         typecheck_seconds: The same for its ``typecheck`` session (``typecheck-seconds``).
+        guide_seconds: The same for its ``guide`` session (``guide-seconds``).
     """
 
     id: str
@@ -59,6 +61,7 @@ class Member:
     test_extras: tuple[str, ...] = ()
     test_seconds: float = DEFAULT_TEST_SECONDS
     typecheck_seconds: float = DEFAULT_TYPECHECK_SECONDS
+    guide_seconds: float = DEFAULT_GUIDE_SECONDS
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -142,6 +145,9 @@ def load_member(path: Path) -> Member:
                 pyproject,
                 "typecheck-seconds",
                 table.get("typecheck-seconds", DEFAULT_TYPECHECK_SECONDS),
+            ),
+            guide_seconds=_seconds(
+                pyproject, "guide-seconds", table.get("guide-seconds", DEFAULT_GUIDE_SECONDS)
             ),
             raw=table,
         )

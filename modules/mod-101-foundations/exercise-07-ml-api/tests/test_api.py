@@ -61,6 +61,8 @@ def test_batch_over_http_matches_held_out_accuracy(
     [
         ({"petal_length_cm": -1}, "petal_length_cm", "greater than 0"),
         ({"petal_length_cm": "long"}, "petal_length_cm", "valid number"),
+        ({"petal_length_cm": "1.4"}, "petal_length_cm", "valid number"),  # no coercion
+        ({"petal_length_cm": True}, "petal_length_cm", "valid number"),  # not 1.0 cm
         ({"colour": "blue"}, "colour", "Extra inputs"),
     ],
 )
@@ -75,6 +77,30 @@ def test_bad_input_is_a_422_naming_the_field(
     assert response.status_code == 422
     errors = response.json()["detail"]
     assert any(field in err["loc"] and message in err["msg"] for err in errors), errors
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity", "1e400"])
+def test_non_finite_numbers_are_a_422_not_a_500(
+    client: TestClient, setosa: dict[str, float], value: str
+) -> None:
+    """Python's JSON parser reads NaN and Infinity; the 422 must still be sendable."""
+    body = json.dumps(setosa).replace('"petal_width_cm": 0.2', f'"petal_width_cm": {value}')
+    response = client.post(
+        "/v1/predict", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422, response.text
+    errors = response.json()["detail"]
+    assert any(
+        e["loc"][-1] == "petal_width_cm" and e["type"] in {"finite_number", "less_than_equal"}
+        for e in errors
+    ), errors
+
+
+def test_413_is_counted_under_its_route(client: TestClient) -> None:
+    client.post("/v1/predict", content=b"x" * 5000, headers={"content-type": "application/json"})
+    text = client.get("/metrics").text
+    assert 'mlapi_http_requests_total{method="POST",route="/v1/predict",status="413"} 1.0' in text
+    assert 'route="unmatched"' not in text
 
 
 def test_not_json_and_empty_batch_are_422(client: TestClient) -> None:

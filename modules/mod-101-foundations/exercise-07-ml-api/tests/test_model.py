@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from mlapi import model as model_lib
 from mlapi.data import load_dataset, split
 from mlapi.errors import InvalidModelError, ModelNotFoundError
@@ -14,6 +15,14 @@ def test_trained_model_generalises_to_held_out_flowers(trained: model_lib.Traine
     _, test = split(load_dataset())
     assert model_lib.accuracy(trained.net, test) >= 0.9
     assert trained.metadata.test_accuracy >= 0.9
+
+
+def test_the_serving_function_equals_the_module(trained: model_lib.TrainedModel) -> None:
+    rows = torch.rand(64, 4) * 8
+    with torch.inference_mode():
+        expected = torch.softmax(trained.net(rows), dim=1)
+        served = trained.net.probabilities_fn()(rows)
+    assert torch.allclose(served, expected, atol=1e-6)
 
 
 def test_same_seed_same_weights_and_version() -> None:
@@ -36,14 +45,32 @@ def test_save_then_load_predicts_the_same(tmp_path: Path, trained: model_lib.Tra
     np.testing.assert_allclose(after.sum(axis=1), 1.0, rtol=1e-5)
 
 
-def test_save_replaces_an_existing_model_without_leftovers(
+def test_save_keeps_the_replaced_model_and_rollback_brings_it_back(
+    tmp_path: Path, trained: model_lib.TrainedModel
+) -> None:
+    target = tmp_path / "m"
+    model_lib.save(trained, target)
+    with pytest.raises(ModelNotFoundError, match="nothing to roll back to"):
+        model_lib.rollback(target)
+    other = model_lib.train(*split(load_dataset(), seed=0), epochs=20, seed=99)
+    model_lib.save(other, target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m", "m.previous"]  # no temp leftovers
+    assert model_lib.load(target).version == other.version
+    assert model_lib.rollback(target) == (other.version, trained.version)
+    assert model_lib.load(target).version == trained.version
+    assert model_lib.load(model_lib.previous_dir(target)).version == other.version
+
+
+def test_a_broken_previous_model_is_not_rolled_back_to(
     tmp_path: Path, trained: model_lib.TrainedModel
 ) -> None:
     target = tmp_path / "m"
     model_lib.save(trained, target)
     model_lib.save(trained, target)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
-    assert sorted(p.name for p in target.iterdir()) == [model_lib.METADATA, model_lib.WEIGHTS]
+    (model_lib.previous_dir(target) / model_lib.WEIGHTS).write_bytes(b"not a model")
+    with pytest.raises(InvalidModelError):
+        model_lib.rollback(target)
+    assert model_lib.load(target).version == trained.version  # untouched
 
 
 def test_load_without_model_says_how_to_make_one(tmp_path: Path) -> None:

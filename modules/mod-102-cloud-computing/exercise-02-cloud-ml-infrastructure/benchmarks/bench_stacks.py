@@ -1,6 +1,6 @@
 """Where the time of a check of the three stacks goes.
 
-    uv run --package aiinfra-cloudinfra python \
+    uv run aiinfra exec 102-02 -- python \
         modules/mod-102-cloud-computing/exercise-02-cloud-ml-infrastructure/benchmarks/bench_stacks.py
 
 Prints a markdown table: the median of --repeat runs per step.

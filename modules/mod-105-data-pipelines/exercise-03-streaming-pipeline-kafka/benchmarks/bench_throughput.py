@@ -1,6 +1,6 @@
 """Throughput and latency of the pipeline against raw kafka-python, on one Tansu broker.
 
-    uv run --package aiinfra-featstream python benchmarks/bench_throughput.py --events 10000
+    uv run aiinfra exec 105-03 -- python benchmarks/bench_throughput.py --events 10000
 
 (a) raw: a bare ``KafkaConsumer`` reads the N events from offset 0 (client start included);
 (b) pipeline: ``Processor.run(replay=True)`` reads the same N events, validates, windows,

@@ -1,6 +1,6 @@
 """How long real DAG runs take here: DAG-folder parse time and training runs by size.
 
-    uv run --package aiinfra-airflowml python \
+    uv run aiinfra exec 105-04 -- python \
         modules/mod-105-data-pipelines/exercise-04-workflow-orchestration-airflow/benchmarks/bench_runs.py
 
 Prints a markdown table (and writes it as JSON with ``--json PATH``). Every run is a real

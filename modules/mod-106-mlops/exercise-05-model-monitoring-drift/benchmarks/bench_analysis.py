@@ -1,6 +1,6 @@
 """What one window costs: the Evidently analysis by window size, with and without reports.
 
-    uv run --package aiinfra-driftwatch python \
+    uv run aiinfra exec 106-05 -- python \
         modules/mod-106-mlops/exercise-05-model-monitoring-drift/benchmarks/bench_analysis.py
 
 Prints a markdown table (median of --repeat runs) and writes bench_analysis.json beside it.

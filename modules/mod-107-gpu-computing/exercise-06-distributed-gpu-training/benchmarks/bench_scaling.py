@@ -1,6 +1,6 @@
 """DDP strong scaling on this machine: 1 vs N torchrun workers, same job, same global batch.
 
-    uv run --package aiinfra-ddptrain python benchmarks/bench_scaling.py \
+    uv run aiinfra exec 107-06 -- python benchmarks/bench_scaling.py \
         [--workers 1,2] [--device cuda]
 
 Prints a markdown table and writes ``scaling.json`` / ``scaling.png`` next to this file. Also an

@@ -1,6 +1,6 @@
 """Service overhead: /predict latency and throughput over HTTP, and the cost of a scrape.
 
-    uv run --package aiinfra-modelmon python \
+    uv run aiinfra exec 108-02 -- python \
         modules/mod-108-monitoring-observability/exercise-02-ml-model-monitoring/benchmarks/bench_service.py
 
 Runs the real app under uvicorn on loopback (its own process, as in production), drives it

@@ -1,6 +1,6 @@
 """What each offline check of the Terraform tree costs (where the CI minutes go).
 
-    uv run --package aiinfra-tfml python \
+    uv run aiinfra exec 109-01 -- python \
         modules/mod-109-infrastructure-as-code/exercise-01-terraform-ml-infrastructure/benchmarks/bench_checks.py
 
 Prints a markdown table: the median of --repeat runs per step.

@@ -1,7 +1,7 @@
 """What a policy check costs: the first build (it loads the provider SDK's modules), later
 builds of each stack under mocks, and the policies.
 
-    uv run --package aiinfra-pulumiml python \
+    uv run aiinfra exec 109-02 -- python \
         modules/mod-109-infrastructure-as-code/exercise-02-pulumi-multicloud-ml/benchmarks/bench_synth.py
 
 Prints a markdown table: the first build, then the median of --repeat more.

@@ -1,6 +1,6 @@
 """The engine alone, without HTTP: what continuous batching does to raw decode throughput.
 
-    uv run --package aiinfra-llmserve python \
+    uv run aiinfra exec 110-01 -- python \
         modules/mod-110-llm-infrastructure/exercise-01-production-llm-serving/benchmarks/bench_engine.py
 
 For each batch size, ``--requests`` greedy requests of exactly ``--max-tokens`` tokens are run

@@ -1,6 +1,6 @@
 """Ingestion throughput and query latency of ragkit over a large generated index.
 
-    uv run --package aiinfra-ragkit python \
+    uv run aiinfra exec 110-02 -- python \
         modules/mod-110-llm-infrastructure/exercise-02-production-rag-system/benchmarks/bench_rag.py
 
 Writes N Markdown runbooks (the Lumen facts, shuffled across many fictional services) and

@@ -19,8 +19,10 @@ Fixtures for what several packages' tests do the same way:
 
 ``model_cache`` is where tests build or convert models (``aiinfra_shared.tinylm``,
 ``aiinfra_shared.smollm2``): ``$AIINFRA_MODEL_CACHE`` when set (the noxfile points it at
-``.nox/model-cache``, shared by every session of a CI run, like the uv cache), else a temporary
-folder of the test session.
+``.nox/model-cache``, shared by every session of a CI run, like the uv cache), else
+``~/.cache/aiinfra/models`` (where the packages' own commands build them too, so a learner
+running one test file after another builds each model once). Builds are deterministic and
+renamed into place when complete, so a shared cache is safe.
 
 A service whose binary is missing skips its tests with the install command as the reason;
 ``--require-services`` (implied when the ``CI`` environment variable is set) makes that a
@@ -173,14 +175,12 @@ for _fixture_name, _launcher in SERVICE_FIXTURES.items():
 
 
 @pytest.fixture(scope="session")
-def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Folder for built and converted models: ``$AIINFRA_MODEL_CACHE`` or a temporary one."""
+def model_cache() -> Path:
+    """Folder for built and converted models: ``$AIINFRA_MODEL_CACHE`` or the user's cache."""
     shared = os.environ.get("AIINFRA_MODEL_CACHE")
-    if shared:
-        path = Path(shared)
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-    return tmp_path_factory.mktemp("models")
+    path = Path(shared) if shared else Path.home() / ".cache" / "aiinfra" / "models"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 @pytest.fixture(scope="session")

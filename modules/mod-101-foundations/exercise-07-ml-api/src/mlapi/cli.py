@@ -54,6 +54,16 @@ def train(
 
 
 @app.command()
+def rollback(model_dir: ModelDir = None) -> None:
+    """Put back the model the last `mlapi train` replaced (then POST /v1/model/reload)."""
+    from mlapi import model as model_lib
+
+    settings = _settings(model_dir)
+    was, now = model_lib.rollback(settings.model_dir)
+    console.print(f"rolled back {settings.model_dir}: {was} -> {now}")
+
+
+@app.command()
 def serve(
     model_dir: ModelDir = None,
     host: Annotated[str | None, typer.Option(help="Bind address (default 127.0.0.1).")] = None,

@@ -22,8 +22,10 @@ class MlapiSettings(AiinfraSettings):
         learning_rate: Adam learning rate.
         hidden: Hidden layer width.
         seed: Seed for the data split and the weights (same seed, same model).
-        torch_threads: torch intra-op threads in the server. 1 avoids oversubscribing the
-            CPU when many requests run in the threadpool at once (the model is tiny).
+        torch_threads: torch intra-op threads in the server. 1: the model is tiny, and more
+            threads would compete with the event loop for the cores.
+        bench_routes: Also serve ``POST /bench/noop`` (reads a body, returns ``{}``; not in
+            the OpenAPI document): the baseline of ``benchmarks/bench_latency.py``.
     """
 
     model_config = settings_config("MLAPI_")
@@ -38,3 +40,4 @@ class MlapiSettings(AiinfraSettings):
     hidden: int = Field(default=16, ge=2, le=1024)
     seed: int = 7
     torch_threads: int = Field(default=1, ge=1, le=256)
+    bench_routes: bool = False

@@ -5,6 +5,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from aiinfra_shared.metrics import latency_histogram
+from mlapi.data import CLASSES
 from mlapi.schemas import MAX_BATCH
 
 
@@ -18,6 +19,8 @@ class ApiMetrics:
             ("label",),
             registry=registry,
         )
+        # One child per class, looked up once: labels() costs a lock and a dict per call.
+        self.per_class = [self.predictions.labels(label) for label in CLASSES]
         self.inference = latency_histogram(
             "mlapi_model_inference_seconds", "Time in the model call per request.", registry
         )
@@ -32,4 +35,9 @@ class ApiMetrics:
         )
         self.reloads = Counter(
             "mlapi_model_reloads_total", "Admin reloads, by result.", ("result",), registry=registry
+        )
+        self.rejected = Counter(
+            "mlapi_invalid_requests_total",
+            "Requests refused with 422 (a field out of range, not a number, unknown...).",
+            registry=registry,
         )

@@ -9,7 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 #: Most rows one batch request may carry.
 MAX_BATCH = 256
 
-Measurement = Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)]
+#: A length in centimetres. Strict: a JSON number only (``true`` or ``"5.1"`` are refused, not
+#: coerced to 1.0 and 5.1), finite, in (0, 100].
+Measurement = Annotated[float, Field(gt=0, le=100, allow_inf_nan=False, strict=True)]
 
 
 class Flower(BaseModel):

@@ -26,9 +26,10 @@ def server_process(
     health_path: str = "/readyz",
     workdir: Path | None = None,
     timeout: float = 180.0,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[RunningService]:
     """Start the server on ``model_dir``, wait for ``health_path``, stop it afterwards."""
-    env = {"MLAPI_MODEL_DIR": str(Path(model_dir).resolve())}
+    env = {"MLAPI_MODEL_DIR": str(Path(model_dir).resolve()), **(extra_env or {})}
     if api_key:
         env["MLAPI_API_KEY"] = api_key
     with http_process(

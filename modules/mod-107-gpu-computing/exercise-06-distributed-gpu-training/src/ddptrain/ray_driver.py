@@ -7,7 +7,7 @@ persists the checkpoints the workers report to ``storage_path``, and with
 ``FailureConfig(max_failures=N)`` replaces a dead worker group and hands the new one the last
 checkpoint (``ray.train.get_checkpoint()``).
 
-Install with the ``ray`` extra: ``uv sync --package aiinfra-ddptrain --extra ray``.
+Install with the ``ray`` extra: ``uv run aiinfra exec --extra ray 107-06 -- ...``.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def _ray() -> Any:
         import ray.train
     except ImportError as exc:
         raise DdptrainError(
-            "Ray Train is not installed: uv sync --package aiinfra-ddptrain --extra ray"
+            "Ray Train is not installed: add the ray extra (uv run aiinfra exec --extra ray 107-06 -- ...)"
         ) from exc
     return ray
 

@@ -183,5 +183,9 @@ def synthesize(
         )
 
     _run()
+    # The engine registers resources concurrently: sort them, so every report lists them in
+    # the same order whatever the scheduling was.
+    mocks.graph.resources.sort(key=lambda r: (r.type, r.name))
+    mocks.graph.components.sort(key=lambda r: (r.type, r.name))
     mocks.graph.outputs = outputs
     return mocks.graph

@@ -22,7 +22,7 @@ def chroma_binary() -> str:
         return str(local)
     return find_binary(
         "chroma",
-        "it comes with the chromadb package: `uv sync --package aiinfra-ragkit`",
+        "it comes with the chromadb package (uv run aiinfra exec 110-02 -- chroma --help)",
     )
 
 
