@@ -1,7 +1,7 @@
 """How fast can runs log to an MLflow server, and what does a tracked training run cost?
 
-Run: ``uv run aiinfra exec 106-04 -- python benchmarks/bench_logging.py`` (starts its own server), or set
-``MLFLOW_TRACKING_URI`` to measure a server you already have. Prints two tables:
+Run: ``uv run aiinfra exec 106-04 -- python benchmarks/bench_logging.py`` (starts its own
+server), or set ``MLFLOW_TRACKING_URI`` to measure a server you already have. Prints two tables:
 
 1. metric points per second from 1 and 4 processes, one step per request vs 50;
 2. wall time of one tracked training run per model kind, against the same model untracked.

@@ -43,7 +43,8 @@ def _ray() -> Any:
         import ray.train
     except ImportError as exc:
         raise DdptrainError(
-            "Ray Train is not installed: add the ray extra (uv run aiinfra exec --extra ray 107-06 -- ...)"
+            "Ray Train is not installed: add the ray extra "
+            "(uv run aiinfra exec --extra ray 107-06 -- ...)"
         ) from exc
     return ray
 
