@@ -161,9 +161,7 @@ def guide(session: nox.Session, pkg: str) -> None:
     quick = [] if "--all" in session.posargs else ["--quick"]
     # The models the tests build, shared with the tests sessions of the same run.
     env = {"AIINFRA_MODEL_CACHE": _pytest_env()["AIINFRA_MODEL_CACHE"], "HF_HUB_OFFLINE": "1"}
-    session.run(
-        "aiinfra", "guide", "check", member.id, "--fresh", *quick, external=True, env=env
-    )
+    session.run("aiinfra", "guide", "check", member.id, "--fresh", *quick, external=True, env=env)
     _record(session, started)
 
 
