@@ -46,8 +46,13 @@ def _git(repo: Path, *args: str) -> str:
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     """A git copy of the workspace's package metadata (pyproject files and folders)."""
-    for pyproject in [ROOT / "pyproject.toml", *ROOT.glob("modules/*/*/pyproject.toml"),
-                      *ROOT.glob("projects/*/pyproject.toml"), ROOT / "shared/pyproject.toml"]:  # fmt: skip
+    pyprojects = [
+        ROOT / "pyproject.toml",
+        ROOT / "shared/pyproject.toml",
+        *ROOT.glob("modules/*/*/pyproject.toml"),
+        *ROOT.glob("projects/*/pyproject.toml"),
+    ]
+    for pyproject in pyprojects:
         target = tmp_path / pyproject.relative_to(ROOT)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(pyproject, target)
@@ -118,4 +123,5 @@ def test_workflows_are_least_privilege_and_never_interpolate_into_run(workflow: 
     run_lines = [line for line in text.splitlines() if line.strip().startswith("run:")]
     for line in run_lines:
         assert "${{" not in line, f"{workflow.name}: {line.strip()} (pass it through env:)"
-    assert "@main" not in text and "@master" not in text  # actions pinned to a version
+    assert "@main" not in text  # actions pinned to a version
+    assert "@master" not in text
