@@ -58,6 +58,15 @@ def test_test_seconds_is_read_and_checked(tiny_workspace: Path) -> None:
         workspace.load_member(package)
 
 
+def test_demo_services_default_to_the_services_and_can_be_none() -> None:
+    members = {m.id: m for m in workspace.discover(REPO)}
+    assert members["106-04"].demo_services == members["106-04"].services == ("mlflow",)
+    # These demos start their own configured instance: aiinfra run must not start a second.
+    for exercise in ("104-06", "106-05", "108-02", "204"):
+        assert members[exercise].services
+        assert members[exercise].demo_services == ()
+
+
 def test_lookup_by_id_or_short_name_and_unknown_ids() -> None:
     assert workspace.lookup("mlapi", REPO).id == "101-07"
     with pytest.raises(workspace.WorkspaceError, match="known ids: 101-07"):

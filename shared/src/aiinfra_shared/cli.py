@@ -192,7 +192,7 @@ def demo_here(
     member = workspace.lookup(exercise_id, root)
     env = dict(os.environ)
     with ExitStack() as stack:
-        for name in member.services:
+        for name in member.demo_services:
             with console.status(f"Starting {name} ..."):
                 service: RunningService = stack.enter_context(start(name))
             console.print(f"[green]✓[/] {name} at {service.url} (pid {service.pid})")

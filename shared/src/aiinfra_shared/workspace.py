@@ -39,7 +39,11 @@ class Member:
         title: One-line title.
         path: Package folder.
         kind: ``exercise``, ``project`` or ``library``.
-        services: Service launchers its demo and tests need.
+        services: Service launchers its tests need (and its demo, unless ``demo-services``
+            says otherwise).
+        demo_services: What ``aiinfra run`` starts for the demo (``demo-services``; default
+            ``services``). A demo that starts its own configured instance (a Prometheus that
+            scrapes the demo's exporter) lists ``[]``, so none is started twice.
         gpu: Whether it has GPU suites.
         demo: Command run by ``aiinfra run`` inside the package's environment.
         test_extras: Extras of the package installed for its test session.
@@ -56,6 +60,7 @@ class Member:
     path: Path
     kind: str
     services: tuple[str, ...] = ()
+    demo_services: tuple[str, ...] = ()
     gpu: bool = False
     demo: tuple[str, ...] = ()
     test_extras: tuple[str, ...] = ()
@@ -135,6 +140,9 @@ def load_member(path: Path) -> Member:
             path=path,
             kind=kind,
             services=tuple(table.get("services", ())),
+            demo_services=tuple(
+                table["demo-services"] if "demo-services" in table else table.get("services", ())
+            ),
             gpu=bool(table.get("gpu", False)),
             demo=tuple(table.get("demo", ())),
             test_extras=tuple(table.get("test-extras", ())),

@@ -89,8 +89,8 @@ def main() -> None:
     parser.add_argument("--live-rate", type=float, default=500.0)
     parser.add_argument("--json", type=Path, help="Also write the results here.")
     args = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="featstream-bench-"))
-    with kafka() as broker:
+    with tempfile.TemporaryDirectory(prefix="featstream-bench-") as tmp, kafka() as broker:
+        workdir = Path(tmp)  # removed at the end, sinks and all
         settings = FeatstreamSettings(
             bootstrap_servers=broker.url, topic="bench", dlq_topic="bench.dlq"
         )

@@ -62,6 +62,17 @@ def test_compare_exits_nonzero_on_a_difference(sink: Sink, tmp_path: Path) -> No
     assert "entity u1" in different.stdout
 
 
+def test_compare_of_sinks_that_do_not_exist_creates_nothing(tmp_path: Path) -> None:
+    left, right = tmp_path / "a.db", tmp_path / "b.db"
+    result = featstream("compare", f"sqlite:///{left}", f"sqlite:///{right}")
+    assert result.returncode == 1
+    assert f"no sink at {left}" in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert "identical" not in result.stdout
+    assert not left.exists()
+    assert not right.exists()
+
+
 @pytest.mark.integration
 def test_produce_then_replay_then_refuse_a_second_replay(
     settings: FeatstreamSettings, tmp_path: Path

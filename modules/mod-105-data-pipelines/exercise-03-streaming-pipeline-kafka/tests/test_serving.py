@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,6 +16,8 @@ from featstream.serving import create_app
 from featstream.sink import Sink
 from featstream.state import PartitionState
 from featstream.windows import WindowSpec
+
+from aiinfra_shared.testing.apicheck import run_schemathesis
 
 TOPIC = "featstream.events"
 
@@ -97,3 +101,14 @@ def test_metrics_expose_sink_counters_and_http_latency(client: TestClient) -> No
         'featstream_api_http_requests_total{method="GET",route="/v1/features/{entity_id}",status="404"}'
         in text
     )
+
+
+@pytest.mark.integration
+def test_schemathesis_all_checks_pass(
+    filled: Sink, asgi_server: Callable[..., Any], tmp_path: Path
+) -> None:
+    settings = FeatstreamSettings(bootstrap_servers="127.0.0.1:1", topic=TOPIC)
+    served = asgi_server(create_app(settings, sink=filled))
+    junit = run_schemathesis(served.url, tmp_path)
+    for operation in ("GET /v1/features/{entity_id}", "GET /v1/stats", "GET /readyz"):
+        assert operation in junit, f"{operation} was not exercised"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from modelmon.model import FraudModel, generate, train
+from modelmon.model import FraudModel, generate, psi, reference_bins, train
 
 
 def _acc_and_positive(model: FraudModel, drift: float, concept: float) -> tuple[float, float]:
@@ -31,3 +31,17 @@ def test_input_drift_moves_predictions_and_concept_drift_costs_accuracy(model: F
     assert drift_pos > base_pos + 0.2
     assert concept_acc < base_acc - 0.15
     assert concept_pos == drift_pos  # same inputs, same predictions: only the truth moved
+
+
+def test_psi_is_zero_for_the_training_distribution_and_sees_a_change_of_shape() -> None:
+    """Same data: PSI ~ 0. The same mean with another shape (every value at the two ends of
+    the range): mean and stddev-based checks see little, PSI sees it."""
+    x, _ = generate(20_000, seed=3)
+    edges, expected = reference_bins(x[:, 3])  # hour: discrete, ties merged
+    assert abs(expected.sum() - 1) < 1e-9
+    same, _ = generate(5_000, seed=4)
+    assert psi(same[:, 3], edges, expected) < 0.02
+    mean = float(x[:, 3].mean())
+    ends = np.where(np.arange(5_000) % 2 == 0, 0.0, 2 * mean)  # same mean, other shape
+    assert abs(float(ends.mean()) - mean) < 0.01
+    assert psi(ends, edges, expected) > 1.0

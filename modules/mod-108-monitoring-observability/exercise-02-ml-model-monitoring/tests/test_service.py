@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
 from modelmon.config import ModelmonSettings
-from modelmon.metrics import EXPORTED
-from modelmon.model import FraudModel
+from modelmon.metrics import EXPORTED, PSI_MIN_ROWS
+from modelmon.model import FEATURES, FraudModel, generate
 from modelmon.service import create_app
 
 Samples = dict[str, dict[tuple[tuple[str, str], ...], float]]
@@ -45,6 +47,50 @@ def test_bad_input_is_a_422_counted_as_a_validation_error(
     assert m["modelmon_prediction_errors_total"][(("type", "validation"),)] == 3
     assert m["modelmon_prediction_errors_total"][(("type", "injected"),)] == 0
     assert sum(m.get("modelmon_predictions_total", {}).values()) == 0
+
+
+@pytest.mark.parametrize("value", ["1e400", "Infinity", "NaN", "-Infinity"])
+def test_non_finite_inputs_are_refused_and_never_reach_the_statistics(
+    client: TestClient,
+    txn: dict[str, float],
+    value: str,
+    scrape: Callable[[TestClient], Samples],
+) -> None:
+    client.post("/predict", json=txn)
+    body = json.dumps(txn).replace('"amount": 80.0', f'"amount": {value}')
+    response = client.post("/predict", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["body", "amount"]
+    assert error["type"] in {"finite_number", "less_than_equal", "greater_than_equal"}
+    m = scrape(client)
+    for family in ("modelmon_feature_mean", "modelmon_feature_stddev"):
+        assert all(math.isfinite(v) for v in m[family].values()), family
+
+
+def test_psi_sees_drift_that_normal_traffic_does_not_have(
+    model: FraudModel, scrape: Callable[[TestClient], Samples]
+) -> None:
+    """PSI against the training deciles, exported once the window holds enough rows: low for
+    traffic from the training distribution, high for drifted traffic."""
+    for drift, low in ((0.0, True), (0.8, False)):
+        with TestClient(create_app(ModelmonSettings(window=400), model)) as client:
+            rows, _ = generate(300, seed=5, drift=drift)
+            for row in rows:
+                fields = dict(zip(FEATURES, row.tolist(), strict=True))
+                fields["txn_last_hour"], fields["hour"] = int(row[2]), int(row[3])
+                assert client.post("/predict", json=fields).status_code == 200
+            values = scrape(client)["modelmon_feature_psi"]
+        worst = max(values.values())
+        assert (worst < 0.1) if low else (worst > 0.25), (drift, values)
+
+
+def test_no_psi_from_a_window_too_small_to_mean_anything(
+    client: TestClient, txn: dict[str, float], scrape: Callable[[TestClient], Samples]
+) -> None:
+    for _ in range(5):
+        client.post("/predict", json=txn)
+    assert "modelmon_feature_psi" not in scrape(client)
 
 
 def test_delayed_labels_give_online_accuracy(
@@ -120,16 +166,19 @@ def test_fault_injection_is_off_unless_enabled(
 
 
 def test_exported_names_are_exactly_what_a_scrape_shows(
-    client: TestClient, txn: dict[str, float], scrape: Callable[[TestClient], Samples]
+    model: FraudModel, txn: dict[str, float], scrape: Callable[[TestClient], Samples]
 ) -> None:
-    p = client.post("/predict", json=txn).json()
-    client.post("/feedback", json={"prediction_id": p["prediction_id"], "is_fraud": False})
+    with TestClient(create_app(ModelmonSettings(window=2 * PSI_MIN_ROWS), model)) as client:
+        for _ in range(PSI_MIN_ROWS):  # enough rows for every scrape-time family
+            p = client.post("/predict", json=txn).json()
+        client.post("/feedback", json={"prediction_id": p["prediction_id"], "is_fraud": False})
+        scraped_names = scrape(client)
     families = {
         name.removesuffix("_bucket")
         .removesuffix("_count")
         .removesuffix("_sum")
         .removesuffix("_created")
-        for name in scrape(client)
+        for name in scraped_names
     }
     families = {f for f in families if f.startswith("modelmon_")}
     exported = {e.removesuffix("_total") if e.endswith("_total") else e for e in EXPORTED}

@@ -175,7 +175,12 @@ def compare(
     from featstream.sink import open_sink
 
     settings = _settings(topic=topic)
-    a, b = open_sink(left), open_sink(right)
+    a = open_sink(left, must_exist=True)
+    try:
+        b = open_sink(right, must_exist=True)
+    except Exception:
+        a.close()
+        raise
     try:
         problems = diff_sinks(a, b, settings.topic)
     finally:

@@ -7,10 +7,11 @@ bad input: a record that cannot be parsed is data, not an error.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from featstream.events import EVENT_TYPES, SCHEMA_VERSION, Event
 
@@ -54,7 +55,9 @@ def validate(value: bytes | None, *, max_amount: float) -> Event | Rejection:
     if value is None:
         return Rejection("invalid_json", "empty record value")
     try:
-        raw: Any = json.loads(value)
+        # orjson: several times faster than json on small objects (and it refuses NaN and
+        # Infinity, which are not JSON)
+        raw: Any = orjson.loads(value)
     except (ValueError, UnicodeDecodeError) as exc:
         return Rejection("invalid_json", f"not JSON: {exc}")
     if not isinstance(raw, dict):

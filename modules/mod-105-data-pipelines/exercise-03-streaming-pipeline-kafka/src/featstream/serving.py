@@ -12,9 +12,9 @@ import logging
 import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, HTTPException, Path, Query
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from pydantic import BaseModel
@@ -202,7 +202,7 @@ def create_app(settings: FeatstreamSettings, sink: Sink | None = None) -> FastAP
         """Liveness: the process answers."""
         return {"status": "ok"}
 
-    @app.get("/readyz")
+    @app.get("/readyz", responses={503: {"description": "The sink cannot be read"}})
     def readyz() -> dict[str, Any]:
         """Readiness: the sink can be read."""
         try:
@@ -211,11 +211,16 @@ def create_app(settings: FeatstreamSettings, sink: Sink | None = None) -> FastAP
             raise HTTPException(503, f"sink not readable: {exc}") from exc
         return {"status": "ready", "partitions": len(partitions)}
 
-    @app.get("/v1/features/{entity_id}", response_model=FeaturesOut)
-    def features(entity_id: str, windows: int = 3) -> FeaturesOut:
+    @app.get(
+        "/v1/features/{entity_id}",
+        response_model=FeaturesOut,
+        responses={404: {"description": "No features for this entity (yet)"}},
+    )
+    def features(
+        entity_id: Annotated[str, Path(min_length=1, max_length=200)],
+        windows: Annotated[int, Query(ge=1, le=50, description="Latest windows per kind.")] = 3,
+    ) -> FeaturesOut:
         """Online features of one user: all-time counts plus the latest windows."""
-        if not 1 <= windows <= 50:
-            raise HTTPException(422, "windows must be between 1 and 50")
         store = state["sink"]
         entity = store.entity(entity_id)
         if entity is None:

@@ -342,6 +342,13 @@ class Sink:
             seen = {eid: int(t) for eid, t in cur.fetchall()}
         return PartitionSnapshot(int(row[0]), row[1], counters, entities, windows, seen)
 
+    def offsets_any(self) -> bool:
+        """Whether any topic's offsets were ever committed here."""
+        with self.transaction(write=False) as cur:
+            cur.execute("SELECT COUNT(*) FROM partition_offsets")
+            row = cur.fetchone()
+            return bool(row and row[0])
+
     def offsets(self, topic: str) -> dict[int, int]:
         """Next offset to process per partition."""
         with self.transaction(write=False) as cur:
@@ -470,18 +477,28 @@ class PostgresSink(Sink):
             raise SinkError(f"cannot connect to {self.url}: {exc}") from exc
 
 
-def open_sink(url: str) -> Sink:
+def open_sink(url: str, *, must_exist: bool = False) -> Sink:
     """Open (and create if needed) the sink at ``url``.
 
     Args:
         url: ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` or
             ``postgresql://user@host:port/db``.
+        must_exist: Refuse a sink that was never written (reading one, as ``compare`` does,
+            must not create it and report it "identical" to another empty one).
 
     Raises:
-        SinkError: Unknown scheme, or the database cannot be opened.
+        SinkError: Unknown scheme, no such sink (with ``must_exist``), or the database
+            cannot be opened.
     """
     if url.startswith("sqlite:///"):
-        return SqliteSink(url, Path(url.removeprefix("sqlite:///")))
+        path = Path(url.removeprefix("sqlite:///"))
+        if must_exist and not path.is_file():
+            raise SinkError(f"no sink at {path}: run `featstream process` into it first")
+        return SqliteSink(url, path)
     if url.startswith(("postgresql://", "postgres://")):
-        return PostgresSink(url)
+        sink = PostgresSink(url)
+        if must_exist and not sink.offsets_any():
+            sink.close()
+            raise SinkError(f"{url} holds no featstream data: run `featstream process` first")
+        return sink
     raise SinkError(f"unsupported sink URL {url!r}: use sqlite:///path.db or postgresql://...")

@@ -314,6 +314,14 @@ def build(slo_seconds: float = 0.25) -> Dashboard:
     )
     d.add(
         Panel(
+            "Distribution shift (PSI vs training)",
+            (Query("modelmon_feature_psi", "{{feature}}"),),
+            thresholds=((0.1, "yellow"), (0.25, "red")),
+            width=12,
+        )
+    )
+    d.add(
+        Panel(
             "HTTP requests by route and status",
             (
                 Query(

@@ -6,9 +6,10 @@ Two kinds of metric, on purpose:
   by class, the score distribution, errors by type, ground-truth feedback;
 - **collected** at scrape time by :class:`OnlineStatsCollector`, a Prometheus ``Collector``
   that computes from the recent window: online accuracy from the delayed labels, the
-  positive-prediction rate, each input feature's mean, standard deviation and share outside
-  the training range. Computing these per request would be wasted work; at scrape time they
-  cost one pass over a bounded window.
+  positive-prediction rate, each input feature's mean, standard deviation, share outside
+  the training range, and population stability index against the training distribution (a
+  distribution test: it sees a shape that changes while the mean stays put). Computing these
+  per request would be wasted work; at scrape time they cost one pass over a bounded window.
 
 Every name here is listed in :data:`EXPORTED`; the dashboard and the rules are tested against
 that list and against a live scrape.
@@ -28,7 +29,10 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from aiinfra_shared.metrics import latency_histogram
-from modelmon.model import FEATURES, FraudModel
+from modelmon.model import FEATURES, FraudModel, psi
+
+#: Rows a window needs before its PSI is exported (ten bins: fewer rows are noise).
+PSI_MIN_ROWS = 100
 
 SCORE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 
@@ -49,6 +53,7 @@ EXPORTED = (
     "modelmon_feature_mean",
     "modelmon_feature_stddev",
     "modelmon_feature_out_of_range_ratio",
+    "modelmon_feature_psi",
     "modelmon_pending_predictions",
     "modelmon_http_requests_total",
     "modelmon_http_request_duration_seconds",
@@ -169,13 +174,21 @@ class OnlineStatsCollector(Collector):
             "Share of recent inputs outside the feature's training range.",
             labels=["feature"],
         )
+        stability = GaugeMetricFamily(
+            "modelmon_feature_psi",
+            "Population stability index of each feature, recent window against training "
+            f"(exported from {PSI_MIN_ROWS} rows on; > 0.25: a significant shift).",
+            labels=["feature"],
+        )
         for i, name in enumerate(FEATURES):
             column = inputs[:, i]
             low, high = self.model.ranges[name]
             mean.add_metric([name], float(column.mean()))
             std.add_metric([name], float(column.std()))
             out.add_metric([name], float(np.mean((column < low) | (column > high))))
-        yield from (mean, std, out)
+            if len(column) >= PSI_MIN_ROWS and name in self.model.bins:
+                stability.add_metric([name], psi(column, *self.model.bins[name]))
+        yield from (mean, std, out, stability)
 
 
 class ModelMetrics:

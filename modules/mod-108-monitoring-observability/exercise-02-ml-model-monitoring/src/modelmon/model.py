@@ -60,6 +60,9 @@ class FraudModel:
     reference_accuracy: float
     reference_positive_rate: float
     trained_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    #: Per feature: the inner bin edges (training deciles, ties merged) and the training share
+    #: of each bin, what :func:`psi` compares a window against.
+    bins: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     def score(self, x: np.ndarray) -> np.ndarray:
         """P(fraud) per row."""
@@ -85,8 +88,34 @@ def train(*, version: str, seed: int, rows: int = 20_000, epochs: int = 300) -> 
         w -= 0.5 * (z.T @ (p - y)) / len(y)
         b -= 0.5 * float(np.mean(p - y))
     ranges = {name: (float(x[:, i].min()), float(x[:, i].max())) for i, name in enumerate(FEATURES)}
-    model = FraudModel(version, w, b, mean, scale, ranges, 0.0, 0.0)
+    bins = {name: reference_bins(x[:, i]) for i, name in enumerate(FEATURES)}
+    model = FraudModel(version, w, b, mean, scale, ranges, 0.0, 0.0, bins=bins)
     predicted = (model.score(x) >= 0.5).astype(int)
     model.reference_accuracy = float(np.mean(predicted == y))
     model.reference_positive_rate = float(np.mean(predicted))
     return model
+
+
+#: A bin's share is never taken below this in :func:`psi` (an empty bin would be ln(0)).
+PSI_FLOOR = 1e-4
+
+
+def reference_bins(column: np.ndarray, bins: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """Inner edges of ``bins`` quantile bins of a training column (equal edges merged, as for a
+    discrete feature such as the hour) and the training share of each resulting bin."""
+    edges = np.unique(np.quantile(column, np.linspace(0, 1, bins + 1)[1:-1]))
+    shares = np.bincount(np.searchsorted(edges, column, side="right"), minlength=len(edges) + 1)
+    return edges, shares / len(column)
+
+
+def psi(window: np.ndarray, edges: np.ndarray, expected: np.ndarray) -> float:
+    """Population stability index of ``window`` against the training distribution.
+
+    ``sum((actual - expected) * ln(actual / expected))`` over the training bins. Read as: below
+    0.1 no shift, 0.1-0.25 a moderate shift, above 0.25 a significant one (the usual credit-
+    scoring thresholds).
+    """
+    counts = np.bincount(np.searchsorted(edges, window, side="right"), minlength=len(expected))
+    actual = np.maximum(counts / max(len(window), 1), PSI_FLOOR)
+    reference = np.maximum(expected, PSI_FLOOR)
+    return float(np.sum((actual - reference) * np.log(actual / reference)))

@@ -13,14 +13,16 @@ import logging
 import math
 import random
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from aiinfra_shared.apidocs import document_framework_errors
+from aiinfra_shared.jsontypes import JsonBool, JsonFloat, NumberOnly
 from aiinfra_shared.metrics import instrument_app, new_registry, observe_time
 from modelmon.config import ModelmonSettings
 from modelmon.metrics import ModelMetrics, OnlineStats
@@ -30,12 +32,20 @@ logger = logging.getLogger(__name__)
 
 
 class Transaction(BaseModel):
-    """One transaction to score."""
+    """One transaction to score. Every number finite and bounded: ``1e400`` and ``Infinity``
+    (which Python's JSON parser reads) are refused, or the feature statistics of the whole
+    window would become ``+Inf`` and ``NaN``; ``false`` or ``"5"`` are not numbers."""
 
-    amount: float = Field(ge=0, description="Amount in currency units.")
-    account_age_days: float = Field(ge=0)
-    txn_last_hour: int = Field(ge=0, description="Transactions on the account in the last hour.")
-    hour: int = Field(ge=0, le=23, description="Hour of day (0-23).")
+    model_config = ConfigDict(extra="forbid")
+
+    amount: Annotated[JsonFloat, Field(ge=0, le=1e9, description="Amount.")]
+    account_age_days: Annotated[JsonFloat, Field(ge=0, le=36_500)]
+    txn_last_hour: Annotated[
+        int,
+        Field(ge=0, le=100_000, description="Transactions on the account, last hour."),
+        NumberOnly,
+    ]
+    hour: Annotated[int, Field(ge=0, le=23, description="Hour of day (0-23)."), NumberOnly]
 
 
 class Prediction(BaseModel):
@@ -50,15 +60,19 @@ class Prediction(BaseModel):
 class Feedback(BaseModel):
     """A delayed ground-truth label."""
 
-    prediction_id: str = Field(min_length=1)
-    is_fraud: bool
+    model_config = ConfigDict(extra="forbid")
+
+    prediction_id: str = Field(min_length=1, max_length=200)
+    is_fraud: JsonBool
 
 
 class Faults(BaseModel):
     """Injected degradation: extra latency and a share of failing requests."""
 
-    latency_ms: float = Field(default=0, ge=0, le=10_000)
-    error_rate: float = Field(default=0, ge=0, le=1)
+    model_config = ConfigDict(extra="forbid")
+
+    latency_ms: Annotated[JsonFloat, Field(ge=0, le=10_000)] = 0.0
+    error_rate: Annotated[JsonFloat, Field(ge=0, le=1)] = 0.0
 
 
 def create_app(
@@ -87,16 +101,16 @@ def create_app(
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         if request.url.path == "/predict":
             metrics.errors.labels("validation").inc()
-        return JSONResponse(
-            status_code=422,
-            content={"detail": [{"loc": e["loc"], "msg": e["msg"]} for e in exc.errors()]},
-        )
+        # FastAPI's shape (loc, msg, type), without echoing the input: a NaN cannot be sent
+        # back as JSON.
+        detail = [{"loc": e["loc"], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+        return JSONResponse(status_code=422, content={"detail": detail})
 
     @app.get("/healthz")
     async def healthz() -> dict[str, Any]:
         return {"status": "ok", "model_version": version, "features": list(FEATURES)}
 
-    @app.post("/predict")
+    @app.post("/predict", responses={503: {"description": "An injected fault (MODELMON_FAULTS)"}})
     async def predict(txn: Transaction) -> Prediction:
         with observe_time(metrics.latency, model_version=version):
             if faults.latency_ms:
@@ -121,7 +135,7 @@ def create_app(
             model_version=version,
         )
 
-    @app.post("/feedback")
+    @app.post("/feedback", responses={404: {"description": "No pending prediction of that id"}})
     async def feedback(item: Feedback) -> dict[str, Any]:
         joined = stats.record_label(item.prediction_id, int(item.is_fraud))
         if joined is None:
@@ -132,7 +146,7 @@ def create_app(
         metrics.feedback_delay.observe(delay)
         return {"prediction_id": item.prediction_id, "correct": correct}
 
-    @app.post("/admin/faults")
+    @app.post("/admin/faults", responses={403: {"description": "Fault injection is off"}})
     async def set_faults(new: Faults) -> Faults:
         if not settings.faults:
             raise HTTPException(403, "fault injection is off; start with MODELMON_FAULTS=true")
@@ -140,6 +154,7 @@ def create_app(
         logger.warning("faults now: %s", new)
         return faults
 
+    document_framework_errors(app)
     return app
 
 
