@@ -94,6 +94,89 @@ def test_the_gpu_quota_refuses_then_admits(kube: Any, operator: KopfRunner) -> N
     kube.eventually(lambda: kube.status("more").get("phase") == "Running", what="admitted later")
 
 
+def _quota(kube: Any, gpus: int) -> None:
+    client.CoreV1Api().create_namespaced_resource_quota(kube.namespace, {
+        "apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "gpus"},
+        "spec": {"hard": {"requests.nvidia.com/gpu": str(gpus)}},
+    })  # fmt: skip
+
+
+def _job_gpus(job: dict[str, Any]) -> int:
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    per_worker = int(container["resources"]["requests"].get("nvidia.com/gpu", 0))
+    return per_worker * int(job["spec"]["parallelism"])
+
+
+def test_jobs_submitted_back_to_back_cannot_both_take_the_budget(
+    kube: Any, operator: KopfRunner
+) -> None:
+    _quota(kube, 8)
+    for name in ("first", "second", "third"):  # no wait in between: Kopf handles them at once
+        kube.create(name, workers=2, gpusPerWorker=4)
+
+    def decided() -> dict[str, str] | None:
+        phases = {n: kube.status(n).get("phase") for n in ("first", "second", "third")}
+        return phases if all(p in ("Running", "Refused") for p in phases.values()) else None
+
+    phases = kube.eventually(decided, what="all three decided")
+    assert sorted(phases.values()) == ["Refused", "Refused", "Running"], phases
+    winner = next(n for n, p in phases.items() if p == "Running")
+    jobs = [j["metadata"]["name"] for j in kube.api.batch.list_namespaced_job(
+        kube.namespace).to_dict()["items"]]  # fmt: skip
+    assert jobs == [f"{winner}-attempt-1"]
+    # The budget frees up when the winner finishes: exactly one of the others goes next.
+    kube.finish(f"{winner}-attempt-1", ok=True)
+
+    def next_admitted() -> list[str] | None:
+        rest = sorted(kube.status(n).get("phase") for n in phases if n != winner)
+        return rest if "Running" in rest else None
+
+    assert kube.eventually(next_admitted, what="the next one admitted") == ["Refused", "Running"]
+
+
+def test_an_edit_beyond_the_budget_is_refused_and_attempts_keep_the_admitted_spec(
+    kube: Any, operator: KopfRunner
+) -> None:
+    _quota(kube, 8)
+    kube.create("edited", workers=2, gpusPerWorker=4, backoffSeconds=1, backoffLimit=2)
+    kube.eventually(lambda: kube.status("edited").get("phase") == "Running", what="Running")
+    kube.api.custom.patch_namespaced_custom_object(
+        "ml.aiinfra.dev", "v1alpha1", kube.namespace, "mltrainingjobs", "edited",
+        {"spec": {"workers": 8, "gpusPerWorker": 8}},
+    )  # fmt: skip
+    refused = kube.eventually(
+        lambda: kube.status("edited") if "specChange" in kube.status("edited") else None,
+        what="the edit answered",
+    )
+    assert refused["specChange"].startswith("spec change refused (needs 64 GPUs")
+    assert refused["gpus"] == 8
+    kube.finish("edited-attempt-1", ok=False)
+    second = kube.eventually(lambda: kube.child("Job", "edited-attempt-2"), what="attempt 2")
+    assert _job_gpus(second) == 8  # not 64
+    assert any(e.startswith("SpecChangeRefused") for e in kube.events("edited"))
+
+
+def test_an_edit_within_the_budget_applies_from_the_next_attempt(
+    kube: Any, operator: KopfRunner
+) -> None:
+    _quota(kube, 8)
+    kube.create("grown", workers=1, gpusPerWorker=2, backoffSeconds=1, backoffLimit=2)
+    kube.eventually(lambda: kube.status("grown").get("phase") == "Running", what="Running")
+    kube.api.custom.patch_namespaced_custom_object(
+        "ml.aiinfra.dev", "v1alpha1", kube.namespace, "mltrainingjobs", "grown",
+        {"spec": {"workers": 2}},
+    )  # fmt: skip
+    admitted = kube.eventually(
+        lambda: kube.status("grown") if "specChange" in kube.status("grown") else None,
+        what="the edit answered",
+    )
+    assert admitted["specChange"].startswith("spec change admitted (4 GPUs)")
+    assert _job_gpus(kube.child("Job", "grown-attempt-1")) == 2  # the attempt in flight stays
+    kube.finish("grown-attempt-1", ok=False)
+    second = kube.eventually(lambda: kube.child("Job", "grown-attempt-2"), what="attempt 2")
+    assert _job_gpus(second) == 4
+
+
 def test_a_namespace_annotation_sets_the_gpu_budget(kube: Any, operator: KopfRunner) -> None:
     client.CoreV1Api().patch_namespace(
         kube.namespace, {"metadata": {"annotations": {"ml.aiinfra.dev/gpu-quota": "1"}}}

@@ -34,10 +34,11 @@ def run_demo(console: Console) -> None:
 
     console.rule("[bold]204: a Kopf operator for distributed training jobs")
     with demo_cluster(console, crd_manifest()) as k8s:
-        client.CoreV1Api().create_namespaced_resource_quota(NS, {
+        quota: Any = {
             "apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "gpus"},
             "spec": {"hard": {"requests.nvidia.com/gpu": "8"}},
-        })  # fmt: skip
+        }  # fmt: skip
+        client.CoreV1Api().create_namespaced_resource_quota(NS, quota)
         console.print("namespace default: ResourceQuota requests.nvidia.com/gpu = 8")
         api = Api()
 
@@ -50,8 +51,7 @@ def run_demo(console: Console) -> None:
             })  # fmt: skip
 
         def status(name: str) -> dict[str, Any]:
-            body = api.custom.get_namespaced_custom_object(GROUP, VERSION, NS, PLURAL, name)
-            return body.get("status") or {}
+            return api.training_job(name, NS).get("status") or {}
 
         def finish(job: str, ok: bool) -> None:
             kind = "Complete" if ok else "Failed"
@@ -62,8 +62,7 @@ def run_demo(console: Console) -> None:
 
         def show(title: str) -> None:
             table = Table("job", "phase", "attempt", "GPUs", "message", title=title)
-            listing = api.custom.list_namespaced_custom_object(GROUP, VERSION, NS, PLURAL)
-            for item in listing["items"]:
+            for item in api.training_jobs(NS):
                 st = item.get("status") or {}
                 table.add_row(item["metadata"]["name"], st.get("phase"), str(st.get("attempt", "")),
                               str(st.get("gpus", "")), st.get("message", ""))  # fmt: skip

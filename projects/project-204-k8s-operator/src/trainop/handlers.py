@@ -7,16 +7,26 @@ the next step, so an operator restarted at any point converges.
 
     Invalid ─ the spec breaks the schema (status says why; nothing is created)
     Refused ─ the namespace's GPU budget is exceeded (re-checked each poll: admitted later)
+    Admitted ─ the GPUs are reserved (written to the API before any child is created)
     Running ─ ConfigMap, PVC, headless Service and the attempt's Indexed Job exist
     Retrying ─ the attempt failed; the next starts after backoff × 2^(attempt-1)
     Succeeded / Failed ─ terminal; with cleanupPolicy Delete the Job, Service and ConfigMap go
 
 Deleting the MLTrainingJob deletes its children (the PVC too, unless cleanupPolicy is Keep).
+
+Admission is atomic: one lock per namespace serializes the check-and-reserve, and the
+reservation (``status.admittedSpec``, ``status.gpus``) is written to the API before the
+handler returns, so the next job's check counts it even though Kopf applies its own patch
+later. Every attempt runs the admitted spec, not whatever ``spec`` says now: an edit to a
+running job is admitted again against the budget (and applies from the next attempt) or
+refused (``status.specChange`` says why; the attempts keep the admitted spec).
 """
 
 from __future__ import annotations
 
 import os
+import threading
+from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,7 +39,9 @@ from trainop.spec import GROUP, PLURAL, VERSION, MLTrainingJobSpec, parse_spec
 
 POLL_INTERVAL = float(os.environ.get("TRAINOP_POLL_INTERVAL", "5"))
 RESOURCE = (GROUP, VERSION, PLURAL)
-ACTIVE = ("Running", "Retrying")
+ACTIVE = ("Admitted", "Running", "Retrying")
+# One operator process admits at a time per namespace (run one replica, as Kopf's peering does).
+_admission: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
 
 
 @kopf.on.startup()
@@ -66,16 +78,92 @@ def _set_phase(
 
 
 def gpus_in_use(api: Api, namespace: str, except_name: str) -> int:
-    """GPUs held by the namespace's other admitted, unfinished training jobs."""
+    """GPUs reserved by the namespace's other admitted, unfinished training jobs (what they
+    were admitted with, not what their spec says now)."""
     used = 0
-    listing = api.custom.list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL)
-    for item in listing.get("items", []):
+    for item in api.training_jobs(namespace):
         if item["metadata"]["name"] == except_name:
             continue
-        if (item.get("status") or {}).get("phase") in ACTIVE:
-            spec, _ = parse_spec(item.get("spec", {}))
+        status = item.get("status") or {}
+        if status.get("phase") in ACTIVE:
+            spec, _ = parse_spec(status.get("admittedSpec") or item.get("spec", {}))
             used += spec.gpus if spec else 0
     return used
+
+
+def _refusal(api: Api, namespace: str, name: str, spec: MLTrainingJobSpec) -> str | None:
+    """Why ``spec`` does not fit the namespace's GPU budget now; None when it fits.
+    Call with the namespace's admission lock held."""
+    quota = api.gpu_quota(namespace)
+    if quota is None or not spec.gpus:
+        return None
+    used = gpus_in_use(api, namespace, name)
+    if used + spec.gpus <= quota:
+        return None
+    return f"needs {spec.gpus} GPUs; {used} of the namespace's {quota} are in use"
+
+
+def _reserve(api: Api, body: kopf.Body, spec: MLTrainingJobSpec, fields: dict[str, Any]) -> None:
+    """Write the reservation now (Kopf's own patch lands only after the handler returns)."""
+    meta = body["metadata"]
+    status = {"admittedSpec": spec.model_dump(mode="json"), "gpus": spec.gpus,
+              "admittedGeneration": meta.get("generation", 1), **fields}  # fmt: skip
+    api.custom.patch_namespaced_custom_object_status(
+        GROUP, VERSION, meta["namespace"], PLURAL, meta["name"], {"status": status}
+    )
+
+
+def _admit(api: Api, body: kopf.Body, patch: kopf.Patch, spec: MLTrainingJobSpec) -> bool:
+    """Reserve the job's GPUs, or mark it Refused. True when admitted."""
+    name, namespace = body["metadata"]["name"], body["metadata"]["namespace"]
+    with _admission[namespace]:
+        why = _refusal(api, namespace, name, spec)
+        if why is None:
+            _reserve(api, body, spec, {"phase": "Admitted", "message": "GPUs reserved"})
+    if why is not None:
+        _set_phase(body, patch, "Refused", "QuotaExceeded", why, warn=True)
+        return False
+    patch.status["phase"] = "Admitted"
+    patch.status["admittedSpec"] = spec.model_dump(mode="json")
+    patch.status["admittedGeneration"] = body["metadata"].get("generation", 1)
+    patch.status["startedAt"] = _iso(_now())
+    return True
+
+
+def _reconsider(
+    api: Api, body: kopf.Body, patch: kopf.Patch, admitted: MLTrainingJobSpec
+) -> MLTrainingJobSpec:
+    """The spec the next attempt runs, after an edit to an admitted job: the edit when it is
+    valid and fits the budget (admitted again), else the spec admitted before."""
+    meta, status = body["metadata"], body.get("status") or {}
+    generation = meta.get("generation", 1)
+    if status.get("admittedGeneration", generation) == generation:
+        return admitted
+    if status.get("specChangeGeneration") == generation:
+        return admitted  # this edit was refused already
+    edited, problems = parse_spec(dict(body.get("spec", {})))
+    if edited == admitted:
+        patch.status["admittedGeneration"] = generation
+        return admitted
+    why = "; ".join(problems) if edited is None else None
+    if edited is not None:
+        with _admission[meta["namespace"]]:
+            why = _refusal(api, meta["namespace"], meta["name"], edited)
+            if why is None:
+                _reserve(api, body, edited, {})
+    if why is None and edited is not None:
+        message = f"spec change admitted ({edited.gpus} GPUs): applies from the next attempt"
+        patch.status["specChange"] = message
+        patch.status["admittedSpec"] = edited.model_dump(mode="json")
+        patch.status["admittedGeneration"] = generation
+        patch.status["gpus"] = edited.gpus
+        kopf.info(body, reason="SpecChangeAdmitted", message=message)
+        return edited
+    message = f"spec change refused ({why}); the attempts keep the admitted spec"
+    patch.status["specChange"] = message
+    patch.status["specChangeGeneration"] = generation
+    kopf.warn(body, reason="SpecChangeRefused", message=message)
+    return admitted
 
 
 def _ensure_children(api: Api, body: kopf.Body, spec: MLTrainingJobSpec, attempt: int) -> list[str]:
@@ -134,23 +222,20 @@ def _drive(body: kopf.Body, patch: kopf.Patch, logger: Any) -> None:
     if phase in ("Succeeded", "Failed") or body["metadata"].get("deletionTimestamp"):
         return  # finished, or being deleted (the delete handler owns the children now)
     name, namespace = body["metadata"]["name"], body["metadata"]["namespace"]
-    spec, problems = parse_spec(dict(body.get("spec", {})))
-    if spec is None:
-        _set_phase(body, patch, "Invalid", "InvalidSpec", "; ".join(problems), warn=True)
-        return
     api = Api()
     attempt = int(status.get("attempt") or 1)
-    patch.status["gpus"] = spec.gpus
-    if phase not in ACTIVE:  # admission: the GPU budget
-        quota = api.gpu_quota(namespace)
-        if quota is not None and spec.gpus:
-            used = gpus_in_use(api, namespace, name)
-            if used + spec.gpus > quota:
-                _set_phase(body, patch, "Refused", "QuotaExceeded",
-                           f"needs {spec.gpus} GPUs; {used} of the namespace's {quota} are in use",
-                           warn=True)  # fmt: skip
-                return
-        patch.status["startedAt"] = _iso(_now())
+    admitted = status.get("admittedSpec") if phase in ACTIVE else None
+    if admitted is not None:
+        spec = _reconsider(api, body, patch, MLTrainingJobSpec.model_validate(admitted))
+    else:
+        parsed, problems = parse_spec(dict(body.get("spec", {})))
+        if parsed is None:
+            _set_phase(body, patch, "Invalid", "InvalidSpec", "; ".join(problems), warn=True)
+            return
+        spec = parsed
+        patch.status["gpus"] = spec.gpus
+        if not _admit(api, body, patch, spec):
+            return
     if phase == "Retrying":
         due = datetime.strptime(status["nextRetryAt"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
         if _now() < due:
@@ -215,7 +300,7 @@ def delete_job(body: kopf.Body, logger: Any, **_: Any) -> None:
     uid = body["metadata"]["uid"]
     with operators.object_lock(uid):  # waits for a step in flight; none starts after this
         _deleting.add(uid)
-    spec, _ = parse_spec(dict(body.get("spec", {})))
+    spec, _problems = parse_spec(dict(body.get("spec", {})))
     keep = spec is not None and spec.cleanupPolicy == "Keep"
     api = Api()
     name, namespace = body["metadata"]["name"], body["metadata"]["namespace"]

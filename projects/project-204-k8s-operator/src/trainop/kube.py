@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from trainop.spec import QUOTA_ANNOTATION
+from trainop.spec import GROUP, PLURAL, QUOTA_ANNOTATION, VERSION
 
 
 class Api:
@@ -17,7 +18,7 @@ class Api:
         self.core = client.CoreV1Api()
         self.batch = client.BatchV1Api()
         self.custom = client.CustomObjectsApi()
-        self._sanitize = client.ApiClient().sanitize_for_serialization
+        self._sanitize: Callable[[Any], Any] = client.ApiClient().sanitize_for_serialization
         self._methods = {
             "ConfigMap": ("config_map", self.core),
             "PersistentVolumeClaim": ("persistent_volume_claim", self.core),
@@ -31,7 +32,7 @@ class Api:
 
     def read(self, kind: str, name: str, namespace: str) -> dict[str, Any] | None:
         try:
-            return self._sanitize(self._method("read", kind)(name, namespace))  # type: ignore[no-any-return]
+            return cast(dict[str, Any], self._sanitize(self._method("read", kind)(name, namespace)))
         except ApiException as exc:
             if exc.status == 404:
                 return None
@@ -62,6 +63,16 @@ class Api:
             raise
         return True
 
+    def training_jobs(self, namespace: str) -> list[dict[str, Any]]:
+        """The namespace's MLTrainingJobs, as dicts."""
+        listing = self.custom.list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL)
+        return list(cast(dict[str, Any], listing).get("items", []))
+
+    def training_job(self, name: str, namespace: str) -> dict[str, Any]:
+        """One MLTrainingJob, as a dict."""
+        body = self.custom.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
+        return cast(dict[str, Any], body)
+
     def list_jobs(self, namespace: str, owner: str) -> list[dict[str, Any]]:
         items = self.batch.list_namespaced_job(namespace).items
         found = [self._sanitize(j) for j in items]
@@ -79,5 +90,6 @@ class Api:
             if "requests.nvidia.com/gpu" in hard:
                 return int(hard["requests.nvidia.com/gpu"])
         ns = self.core.read_namespace(namespace)
-        value = (ns.metadata.annotations or {}).get(QUOTA_ANNOTATION)
+        annotations = (ns.metadata.annotations if ns.metadata else None) or {}
+        value = annotations.get(QUOTA_ANNOTATION)
         return int(value) if value is not None else None
