@@ -10,10 +10,18 @@ from kopf.testing import KopfRunner
 pytestmark = pytest.mark.integration
 
 
-def _set_ready(kube: Any, name: str, ready: int) -> None:
-    """Play the Deployment controller: the emulator runs no controllers, so tests report pods."""
+def _set_ready(kube: Any, name: str, ready: int, *, updated: int | None = None,
+               seen: bool = True) -> None:  # fmt: skip
+    """Play the Deployment controller: the emulator runs no controllers, so tests report pods.
+    ``ready`` pods run, ``updated`` of them (all by default) on the newest template; ``seen``
+    is whether the controller has observed the newest spec."""
+    dep = kube.child("Deployment", f"{name}-predictor")
+    generation = int(dep["metadata"]["generation"])
+    status = {"replicas": ready, "readyReplicas": ready, "availableReplicas": ready,
+              "updatedReplicas": ready if updated is None else updated,
+              "observedGeneration": generation if seen else generation - 1}  # fmt: skip
     kube.api.apps.patch_namespaced_deployment_status(
-        f"{name}-predictor", kube.namespace, {"status": {"readyReplicas": ready, "replicas": ready}}
+        f"{name}-predictor", kube.namespace, {"status": status}
     )
 
 
@@ -63,9 +71,20 @@ def test_lifecycle_create_scale_roll_ready_and_delete(kube: Any, operator: KopfR
     )
     assert "RollingUpdate: version v1 -> v2" in events
     assert "Scaled: replicas 2 -> 4" in events
-    # A spec change restarts the rollout: 2 of 4 ready is progressing, 4 is ready, and
-    # losing pods afterwards (no spec change) is degraded.
+    # A spec change restarts the rollout. Old pods that are still ready do not make it Ready:
+    # the controller must have seen the new spec and every replica must run it.
     kube.eventually(lambda: _phase(kube, "churn") == "Progressing", what="Progressing again")
+    _set_ready(kube, "churn", 4, seen=False)  # 4 old pods ready, new spec not observed
+    kube.eventually(
+        lambda: "not seen the new spec" in kube.get("churn")["status"].get("message", ""),
+        what="waiting for the controller",
+    )
+    _set_ready(kube, "churn", 4, updated=2)  # half rolled: 2 new, 2 old
+    kube.eventually(
+        lambda: kube.get("churn")["status"].get("message") == "2 of 4 replicas updated",
+        what="half rolled",
+    )
+    assert _phase(kube, "churn") == "Progressing"
     _set_ready(kube, "churn", 4)
     kube.eventually(lambda: _phase(kube, "churn") == "Ready", what="Ready at v2")
     _set_ready(kube, "churn", 1)

@@ -74,3 +74,30 @@ def test_turning_autoscaling_off_deletes_the_hpa(kube: Any) -> None:
     assert outcome.deleted == ["HorizontalPodAutoscaler/recs"]
     assert kube.child("HorizontalPodAutoscaler", "recs") is None
     assert kube.child("Deployment", "recs-predictor")["spec"]["replicas"] == 3
+
+
+@pytest.mark.parametrize(
+    ("status", "done", "why"),
+    [
+        ({"observedGeneration": 1, "replicas": 3, "updatedReplicas": 3, "readyReplicas": 3,
+          "availableReplicas": 3}, False, "not seen the new spec"),
+        ({"observedGeneration": 2, "replicas": 3, "updatedReplicas": 1, "readyReplicas": 3,
+          "availableReplicas": 3}, False, "1 of 3 replicas updated"),
+        ({"observedGeneration": 2, "replicas": 4, "updatedReplicas": 3, "readyReplicas": 3,
+          "availableReplicas": 3}, False, "1 old replicas pending termination"),
+        ({"observedGeneration": 2, "replicas": 3, "updatedReplicas": 3, "readyReplicas": 2,
+          "availableReplicas": 2}, False, "2 of 3 updated replicas available"),
+        ({"observedGeneration": 2, "replicas": 3, "updatedReplicas": 3, "readyReplicas": 3,
+          "availableReplicas": 3}, True, None),
+    ],
+)  # fmt: skip
+def test_rollout_status_follows_kubectl_rollout_status(
+    status: dict[str, int], done: bool, why: str | None
+) -> None:
+    from modelop.handlers import rollout_status
+
+    deployment = {"metadata": {"generation": 2}, "status": status}
+    got_done, ready, got_why = rollout_status(deployment, 3)
+    assert got_done is done
+    assert ready == status["readyReplicas"]
+    assert (got_why is None) if why is None else (why in (got_why or ""))

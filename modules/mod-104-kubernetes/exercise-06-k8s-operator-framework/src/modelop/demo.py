@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from rich.console import Console
 from rich.table import Table
@@ -38,10 +38,8 @@ def run_demo(console: Console) -> None:
         models = client.CustomObjectsApi()
 
         def model(name: str) -> dict[str, Any]:
-            body: dict[str, Any] = models.get_namespaced_custom_object(
-                GROUP, VERSION, NS, PLURAL, name
-            )
-            return body
+            body = models.get_namespaced_custom_object(GROUP, VERSION, NS, PLURAL, name)
+            return cast(dict[str, Any], body)
 
         api = Api()
 
@@ -75,9 +73,13 @@ def run_demo(console: Console) -> None:
             models.patch_namespaced_custom_object(GROUP, VERSION, NS, PLURAL, name, {"spec": spec})
 
         def ready(name: str, count: int) -> None:
+            dep = api.read("Deployment", f"{name}-predictor", NS) or {}
+            seen = int(dep.get("metadata", {}).get("generation") or 1)
             api.apps.patch_namespaced_deployment_status(
-                f"{name}-predictor", NS, {"status": {"readyReplicas": count, "replicas": count}}
-            )
+                f"{name}-predictor", NS, {"status": {
+                    "replicas": count, "readyReplicas": count, "availableReplicas": count,
+                    "updatedReplicas": count, "observedGeneration": seen}},
+            )  # fmt: skip
 
         def phase(name: str) -> str | None:
             phase_now: str | None = (model(name).get("status") or {}).get("phase")

@@ -9,9 +9,11 @@
 - delete: removes the children it owns (a real cluster's garbage collector would too).
 - a timer (``MODELOP_HEALTH_INTERVAL`` seconds) reconciles again (drift made behind the
   operator's back is repaired, and an operator restarted mid-reconcile finishes the job), then
-  reads the Deployment's status and sets the phase: ``Ready`` when every wanted replica is
-  ready, ``Progressing`` before, ``Degraded`` when
-  it was ready and lost replicas.
+  reads the Deployment's status and sets the phase the way ``kubectl rollout status`` decides:
+  ``Ready`` once the Deployment controller has seen the latest spec (``observedGeneration``)
+  and every wanted replica is updated to it and available with no old one left,
+  ``Progressing`` while a rollout is under way, ``Degraded`` when it was ready and lost
+  replicas without a spec change.
 
 Never name this module ``operator.py``: it would shadow the standard library's.
 """
@@ -146,6 +148,29 @@ def delete_model(body: kopf.Body, logger: Any, **_: Any) -> None:
     logger.info("deleted %s", ", ".join(gone) or "nothing")
 
 
+def rollout_status(deployment: dict[str, Any], wanted: int) -> tuple[bool, int, str | None]:
+    """(rollout complete, ready replicas, what a rollout still waits for or None), by the
+    rules of ``kubectl rollout status``: the controller has observed the Deployment's latest
+    generation, all wanted replicas run the new template, no old replica is left, and the
+    updated ones are available."""
+    generation = int(deployment["metadata"].get("generation") or 0)
+    st = deployment.get("status") or {}
+    observed = int(st.get("observedGeneration") or 0)
+    updated = int(st.get("updatedReplicas") or 0)
+    total = int(st.get("replicas") or 0)
+    available = int(st.get("availableReplicas") or 0)
+    ready = int(st.get("readyReplicas") or 0)
+    if observed < generation:
+        return False, ready, "the Deployment controller has not seen the new spec yet"
+    if updated < wanted:
+        return False, ready, f"{updated} of {wanted} replicas updated"
+    if total > updated:
+        return False, ready, f"{total - updated} old replicas pending termination"
+    if available < updated:
+        return False, ready, f"{available} of {updated} updated replicas available"
+    return True, ready, None
+
+
 @kopf.timer(*RESOURCE, interval=HEALTH_INTERVAL, initial_delay=min(HEALTH_INTERVAL, 5))
 def health(body: kopf.Body, patch: kopf.Patch, logger: Any, **_: Any) -> None:
     """Level-triggered upkeep: repair drift (a child deleted or edited behind the operator's
@@ -166,13 +191,16 @@ def health(body: kopf.Body, patch: kopf.Patch, logger: Any, **_: Any) -> None:
     deployment = Api().read("Deployment", f"{name}-predictor", namespace)
     if deployment is None:
         return
-    dep_status = deployment.get("status") or {}
     wanted = spec.autoscaling.minReplicas if spec.autoscaling.enabled else spec.replicas
-    ready = int(dep_status.get("readyReplicas") or 0)
-    if ready >= wanted:
+    done, ready, why = rollout_status(deployment, wanted)
+    generation = int(deployment["metadata"].get("generation") or 0)
+    if done:
         phase = "Ready"
-    elif status.get("phase") in ("Ready", "Degraded"):
-        phase = "Degraded"
+        patch.status["readyGeneration"] = generation
+    elif (
+        status.get("phase") in ("Ready", "Degraded") and status.get("readyGeneration") == generation
+    ):
+        phase = "Degraded"  # the spec it was ready at, with replicas lost since
     else:
         phase = "Progressing"
     patch.status["readyReplicas"] = ready
@@ -180,6 +208,8 @@ def health(body: kopf.Body, patch: kopf.Patch, logger: Any, **_: Any) -> None:
         patch.status["phase"] = phase
         patch.status["conditions"] = [
             c for c in status.get("conditions", []) if c.get("type") != "Available"
-        ] + [condition("Available", phase == "Ready", phase, f"{ready}/{wanted} replicas ready")]
+        ] + [condition("Available", phase == "Ready", phase,
+                       why or f"{ready}/{wanted} replicas ready")]  # fmt: skip
         if phase == "Degraded":
             kopf.warn(body, reason="Degraded", message=f"{ready}/{wanted} replicas ready")
+    patch.status["message"] = why or f"{ready}/{wanted} replicas ready"
