@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
-from typing import Literal
+import time
+from pathlib import Path
+from typing import Any, Literal
 
 import pytest
 from pydantic import BaseModel, Field
@@ -84,3 +86,53 @@ def test_operator_app_prints_the_crd_and_refuses_a_missing_kubeconfig() -> None:
     assert "no such kubeconfig: /no/such/file" in str(refused.exception)
     assert runner.invoke(app, ["demo"]).exit_code == 0
     assert len(shown) == 1
+
+
+_UNREACHABLE = """apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:9"}}]
+users: [{name: u, user: {token: x}}]
+contexts: [{name: c, context: {cluster: c, user: u}}]
+current-context: c
+"""
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("not: [valid", "cannot load the kubeconfig"),
+        ("apiVersion: v1\nkind: Config\n", "cannot load the kubeconfig"),
+        (_UNREACHABLE, "cannot reach the Kubernetes API at https://127.0.0.1:9"),
+    ],
+    ids=["malformed", "empty", "unreachable"],
+)
+def test_preflight_answers_a_bad_kubeconfig_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str, expected: str
+) -> None:
+    from aiinfra_shared.errors import AiinfraError
+    from aiinfra_shared.operators import preflight
+
+    kubeconfig = tmp_path / "config"
+    kubeconfig.write_text(content)
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    started = time.monotonic()
+    with pytest.raises(AiinfraError) as refused:
+        preflight(timeout=2)
+    assert expected in str(refused.value)
+    assert "\n" not in str(refused.value)
+    assert time.monotonic() - started < 10  # no retry loop (a generous bound, not a benchmark)
+
+
+@pytest.mark.integration
+def test_preflight_names_a_missing_crd_then_passes(k8s_client: Any) -> None:
+    from aiinfra_shared.errors import AiinfraError
+    from aiinfra_shared.operators import preflight
+
+    crd = crd_manifest(Spec, group="test.aiinfra.dev", version="v1", kind="Thing",
+                       plural="things", short_names=[], columns=[])  # fmt: skip
+    with pytest.raises(AiinfraError, match=r"the CRD things\.test\.aiinfra\.dev is not installed"):
+        preflight(crd)
+    from kubernetes import client
+
+    client.ApiextensionsV1Api().create_custom_resource_definition(crd)
+    assert preflight(crd).startswith("http://127.0.0.1:")

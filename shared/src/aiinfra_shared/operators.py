@@ -52,11 +52,63 @@ def login(**kwargs: Any) -> Any:
     return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
 
 
-def run_operator(handlers: str, namespaces: list[str] | None, kubeconfig: str | None) -> None:
+def preflight(crd: dict[str, Any] | None = None, timeout: float = 5.0) -> str:
+    """Check, before Kopf starts, that the cluster can be used: the kubeconfig (in-cluster
+    or ``$KUBECONFIG``) loads, the API server answers within ``timeout`` seconds, and the CRD
+    is installed. Returns the API server's address.
+
+    Raises:
+        AiinfraError: one line saying which of the three failed (Kopf itself would log
+            hundreds of lines and retry for ever).
+    """
+    from kubernetes import client, config
+
+    source = os.environ.get("KUBECONFIG") or "~/.kube/config"
+    try:
+        config.load_incluster_config()  # type: ignore[no-untyped-call]
+        source = "the pod's service account"
+    except config.ConfigException:
+        try:
+            config.load_kube_config(config_file=os.environ.get("KUBECONFIG"))  # type: ignore[no-untyped-call]
+        except Exception as exc:  # ConfigException, YAML errors, a missing file, a bad type
+            detail = " ".join(str(exc).split()) or type(exc).__name__
+            raise AiinfraError(f"cannot load the kubeconfig {source}: {detail[:200]}") from exc
+    configuration = client.Configuration.get_default_copy()
+    configuration.retries = False  # one try, no urllib3 retry warnings: this is a probe
+    host = str(configuration.host)
+    api = client.ApiClient(configuration)
+    try:
+        client.VersionApi(api).get_code(_request_timeout=timeout)
+        if crd is not None:
+            client.ApiextensionsV1Api(api).read_custom_resource_definition(
+                crd["metadata"]["name"], _request_timeout=timeout
+            )
+    except client.ApiException as exc:
+        if exc.status == 404 and crd is not None:
+            raise AiinfraError(
+                f"the CRD {crd['metadata']['name']} is not installed at {host}: "
+                "apply the output of the `crd` command first"
+            ) from exc
+        answer = f"{exc.status} {exc.reason}"
+        raise AiinfraError(f"the Kubernetes API at {host} answered {answer}") from exc
+    except Exception as exc:  # connection refused, DNS, TLS, timeout
+        reason = getattr(exc, "reason", exc)
+        detail = " ".join(str(reason).split())[:200]
+        where = f"the Kubernetes API at {host} ({source})"
+        raise AiinfraError(f"cannot reach {where}: {detail}") from exc
+    return host
+
+
+def run_operator(
+    handlers: str,
+    namespaces: list[str] | None,
+    kubeconfig: str | None,
+    crd: dict[str, Any] | None = None,
+) -> None:
     """Run the operator whose handlers live in module ``handlers`` until Ctrl-C.
 
     Raises:
-        AiinfraError: ``kubeconfig`` names no file.
+        AiinfraError: ``kubeconfig`` names no file, or :func:`preflight` failed.
     """
     import kopf
 
@@ -64,6 +116,7 @@ def run_operator(handlers: str, namespaces: list[str] | None, kubeconfig: str | 
         if not Path(kubeconfig).is_file():
             raise AiinfraError(f"no such kubeconfig: {kubeconfig}")
         os.environ["KUBECONFIG"] = kubeconfig
+    preflight(crd)
     importlib.import_module(handlers)  # registers the handlers
     kopf.run(standalone=True, namespaces=namespaces or [], clusterwide=not namespaces)
 
@@ -137,7 +190,7 @@ def operator_app(
         ] = None,
     ) -> None:
         """Run the operator (``kopf run --standalone``) until Ctrl-C."""
-        run_operator(handlers, namespace, kubeconfig)
+        run_operator(handlers, namespace, kubeconfig, crd())
 
     @app.command("demo", help=demo_help)
     def demo_command() -> None:

@@ -21,6 +21,7 @@ operators depend on it:
   parses it as a prefix).
 - ``metadata.generateName`` makes a unique name (Kopf posts its events that way).
 - A create answers 201 Created (kmock says 200; the kubernetes client then returns None).
+- ``/version`` answers (``kubectl version`` and the operators' preflight probe it).
 - The bundled list of built-in resources (Deployments, Services, Jobs, ...) is loaded.
 
 What it still does not do (a real cluster does): schema validation and defaulting, admission,
@@ -49,6 +50,11 @@ from kmock._internal import enums, parsing, rendering
 from kmock._internal.k8s import KubernetesError, KubernetesObjectNotFoundError
 
 CRDS = "apiextensions.k8s.io/v1/customresourcedefinitions"
+VERSION_INFO = {
+    "major": "1", "minor": "31", "gitVersion": "v1.31.0-kmock", "gitCommit": "kmock",
+    "gitTreeState": "clean", "buildDate": "2024-08-13T00:00:00Z", "goVersion": "python",
+    "compiler": "cpython", "platform": "linux/amd64",
+}  # fmt: skip
 _VERBS = {"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}
 
 
@@ -215,6 +221,8 @@ class ShimmedEmulator(kmock.KubernetesEmulator):
         return aiohttp.web.json_response(new)
 
     async def _handle(self, request: rendering.Request) -> aiohttp.web.StreamResponse:
+        if request.resource is None and request.url.path.rstrip("/") == "/version":
+            return aiohttp.web.json_response(VERSION_INFO)  # what clients probe first
         if request.resource is not None:
             try:
                 if request.action == enums.action.UPDATE and isinstance(request.data, list):
