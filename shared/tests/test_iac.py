@@ -101,3 +101,35 @@ def test_missing_checkov_says_how_to_install(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(checkov.shutil, "which", lambda _name: None)
     with pytest.raises(checkov.CheckovMissingError, match=r"uv tool install checkov==3\.3\.30"):
         checkov.find_checkov()
+
+
+def test_a_failed_check_no_table_rates_fails_the_gate(tmp_path: Path) -> None:
+    from aiinfra_shared.iac.checkov import UNRATED, CheckovReport, _finding, severities
+
+    table = severities()
+    raw = {"check_id": "CKV_NEW_999", "check_name": "a check from a newer checkov",
+           "resource": "aws_x.y", "file_path": "/main.tf", "file_line_range": [1, 2]}  # fmt: skip
+    finding = _finding(raw, table, tmp_path)
+    assert finding.severity == UNRATED
+    report = CheckovReport(failed=[finding])
+    assert report.unrated == [finding]
+    assert not report.ok
+    assert "1 unrated" in report.headline
+    rated = _finding({**raw, "check_id": "CKV_AWS_157"}, table, tmp_path)  # MEDIUM in the table
+    assert CheckovReport(failed=[rated]).ok
+
+
+@pytest.mark.parametrize("layout", ["missing", "file", "empty", "no-tf"])
+def test_checkov_and_fmt_refuse_a_path_without_terraform(tmp_path: Path, layout: str) -> None:
+    from aiinfra_shared.iac.checkov import require_terraform
+    from aiinfra_shared.iac.errors import IacError
+
+    target = tmp_path / "tree"
+    if layout == "file":
+        target.write_text("x")
+    elif layout in ("empty", "no-tf"):
+        target.mkdir()
+        if layout == "no-tf":
+            (target / "README.md").write_text("text")
+    with pytest.raises(IacError):
+        require_terraform(target)

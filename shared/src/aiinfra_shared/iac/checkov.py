@@ -8,6 +8,10 @@ Open-source checkov reports no severity for its built-in checks (that needs a Pr
 key), so the repo keeps one table, ``severity.yaml`` beside this module, for AWS, GCP and
 Azure. An exercise adds its own custom checks (YAML, with their severity in their metadata)
 and, if it must, a ``severity.yaml`` of its own in the same folder: later tables win.
+
+A failed check that no table rates is ``UNRATED`` and fails the gate like a HIGH one: a new
+checkov release (or a new resource type) must not slip through as LOW unnoticed. Rate it in a
+``severity.yaml`` to decide.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from aiinfra_shared.iac.errors import IacError
 CHECKOV_VERSION = "3.3.30"
 INSTALL = f"uv tool install checkov=={CHECKOV_VERSION}"
 NO_REASON = "No comment provided"
+UNRATED = "UNRATED"
 
 
 class CheckovMissingError(IacError):
@@ -55,6 +60,11 @@ class CheckovReport:
     passed: int = 0
     resources: int = 0
 
+    @property
+    def unrated(self) -> list[CheckFinding]:
+        """Failed checks that no severity table rates (they fail the gate)."""
+        return self.at(UNRATED)
+
     def at(self, severity: str) -> list[CheckFinding]:
         return [f for f in self.failed if f.severity == severity]
 
@@ -67,13 +77,14 @@ class CheckovReport:
     def headline(self) -> str:
         return (
             f"checkov: {self.passed} passed, {len(self.failed)} failed "
-            f"({len(self.at('HIGH'))} HIGH), {len(self.skipped)} skipped"
+            f"({len(self.at('HIGH'))} HIGH, {len(self.unrated)} unrated), "
+            f"{len(self.skipped)} skipped"
         )
 
     @property
     def ok(self) -> bool:
-        """No HIGH finding and every waiver explained."""
-        return not self.at("HIGH") and not self.unexplained_skips
+        """No HIGH or unrated finding and every waiver explained."""
+        return not self.at("HIGH") and not self.unrated and not self.unexplained_skips
 
 
 def find_checkov() -> str:
@@ -95,6 +106,20 @@ def find_checkov() -> str:
 BASELINE = Path(__file__).with_name("severity.yaml")
 
 
+def require_terraform(path: Path) -> None:
+    """Refuse a path that holds no Terraform: a gate over nothing must not pass.
+
+    Raises:
+        IacError: ``path`` is missing, not a folder, or has no ``*.tf`` file below it.
+    """
+    if not path.exists():
+        raise IacError(f"no such folder: {path}")
+    if not path.is_dir():
+        raise IacError(f"not a folder: {path}")
+    if next(path.rglob("*.tf"), None) is None:
+        raise IacError(f"no Terraform files (*.tf) under {path}")
+
+
 def severities(policies: Sequence[Path] = ()) -> dict[str, str]:
     """check id -> HIGH/MEDIUM: the baseline table, then each folder's (later ones win)."""
     table: dict[str, str] = {}
@@ -112,7 +137,7 @@ def _finding(raw: dict[str, Any], table: dict[str, str], base: Path) -> CheckFin
     return CheckFinding(
         check_id=raw["check_id"],
         name=raw.get("check_name", ""),
-        severity=(raw.get("severity") or table.get(raw["check_id"]) or "LOW").upper(),
+        severity=(raw.get("severity") or table.get(raw["check_id"]) or UNRATED).upper(),
         resource=raw.get("resource", ""),
         file=str(Path(base.name) / file) if file else base.name,
         lines=(int(lines[0]), int(lines[1])),
@@ -122,7 +147,13 @@ def _finding(raw: dict[str, Any], table: dict[str, str], base: Path) -> CheckFin
 
 def run_checkov(path: Path, *, policies: Sequence[Path] = ()) -> CheckovReport:
     """checkov's terraform framework over ``path`` (recursively), plus the custom checks (and
-    severity overrides) in each folder of ``policies``."""
+    severity overrides) in each folder of ``policies``.
+
+    Raises:
+        IacError: ``path`` is not a folder with Terraform files in it (checkov would scan
+            nothing and report a pass).
+    """
+    require_terraform(path)
     cmd = [
         find_checkov(),
         "-d",

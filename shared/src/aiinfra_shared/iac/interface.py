@@ -91,3 +91,50 @@ def check_tree(root: Path) -> list[Finding]:
         found += check_module(config)
         found += check_calls(config, cache)
     return found
+
+
+def check_test_files(module_dir: Path) -> list[str]:
+    """Static checks of a module's ``tests/*.tftest.hcl`` (for tests that cannot run where
+    providers cannot be installed): every variable a test sets and every ``expect_failures``
+    entry is declared by the module, and every ``<type>.<name>.`` a test reads is a resource
+    of the module. Returns one message per problem; raises nothing on a module with no tests.
+    """
+    import re
+
+    import hcl2
+
+    config = load(module_dir)
+    source = "\n".join(f.read_text() for f in module_dir.glob("*.tf"))
+    problems: list[str] = []
+    for test_file in sorted(module_dir.glob("tests/*.tftest.hcl")):
+        text = test_file.read_text()
+        where = f"{module_dir.name}/tests/{test_file.name}"
+        try:
+            doc = hcl2.loads(text)
+        except Exception as exc:  # lark's parse errors
+            problems.append(f"{where}: does not parse: {str(exc).splitlines()[0]}")
+            continue
+        names = {k for block in doc.get("variables", []) for k in block if not k.startswith("__")}
+        for run in doc.get("run", []):
+            for label, body in run.items():
+                if label.startswith("__"):
+                    continue
+                for block in body.get("variables") or []:
+                    names |= {k for k in block if not k.startswith("__")}
+                for failure in body.get("expect_failures") or []:
+                    ref = str(failure).strip("${}")
+                    if ref.startswith("check."):
+                        known = f'check "{ref.removeprefix("check.")}"' in source
+                    else:
+                        known = ref.removeprefix("var.") in config.variables
+                    if not known:
+                        problems.append(f"{where}: run {label}: expects a failure of {failure}")
+        problems += [
+            f"{where}: sets undeclared variable {n}" for n in sorted(names - set(config.variables))
+        ]
+        for kind, name in sorted(set(re.findall(r"\b([a-z]+_[a-z0-9_]+)\.([a-z0-9_]+)\.", text))):
+            if kind in ("var", "output", "run", "data"):
+                continue
+            if f'resource "{kind}" "{name}"' not in source:
+                problems.append(f"{where}: reads {kind}.{name}, not a resource of the module")
+    return problems

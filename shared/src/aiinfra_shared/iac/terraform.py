@@ -12,6 +12,8 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -114,7 +116,14 @@ class Terraform:
             return result.text.splitlines()[0] if result.text else "unknown"
 
     def fmt_check(self, path: Path) -> list[str]:
-        """Files ``terraform fmt`` would rewrite (empty: all formatted)."""
+        """Files ``terraform fmt`` would rewrite (empty: all formatted).
+
+        Raises:
+            IacError: ``path`` holds no Terraform (an empty list would read as a pass).
+        """
+        from aiinfra_shared.iac.checkov import require_terraform
+
+        require_terraform(path)
         result = self.run("fmt", "-check", "-recursive", "-list=true", "-no-color", cwd=path)
         if result.returncode not in (0, 3):
             raise IacError(f"terraform fmt failed in {path}: {result.text}")
@@ -172,3 +181,93 @@ class Terraform:
             raise IacError(f"terraform apply failed in {path}: {applied.text}")
         out = self.run("output", "-json", cwd=path)
         return {k: v["value"] for k, v in json.loads(out.stdout).items()}
+
+
+@dataclass(frozen=True)
+class Validation:
+    """``terraform validate`` of one root: ``valid``, ``invalid`` or ``skipped`` (and why)."""
+
+    name: str
+    status: str
+    detail: str = ""
+
+
+def validate_roots(
+    tf: Terraform, roots: Mapping[str, Callable[[], AbstractContextManager[Path]]]
+) -> list[Validation]:
+    """Validate each root; ``roots`` maps a name to a context manager factory yielding the
+    folder to validate (a scratch copy, so ``init`` leaves nothing in the shipped tree)."""
+    results = []
+    for name, scratch in roots.items():
+        try:
+            with scratch() as folder:
+                doc = tf.validate(folder)
+        except ProvidersUnavailableError as exc:
+            results.append(Validation(name, "skipped", str(exc)))
+            continue
+        if doc.get("valid"):
+            results.append(Validation(name, "valid"))
+            continue
+        errors = [d for d in doc.get("diagnostics", []) if d.get("severity") == "error"]
+        first = errors[0] if errors else {}
+        where = first.get("range", {}).get("filename", "")
+        detail = f"{doc.get('error_count', len(errors))} errors; first: {first.get('summary', '')}"
+        results.append(Validation(name, "invalid", f"{detail} ({where})" if where else detail))
+    return results
+
+
+def report_validations(console: Any, results: list[Validation], *, strict: bool) -> int:
+    """Print one line per root and a verdict; the exit code: 1 when a root is invalid (or,
+    with ``strict``, when one could not be validated), else 0."""
+    from rich.markup import escape
+
+    style = {"valid": "green", "invalid": "red", "skipped": "yellow"}
+    for r in results:
+        detail = f": {escape(r.detail)}" if r.detail else ""
+        console.print(f"{r.name}: [{style[r.status]}]{r.status}[/]{detail}", soft_wrap=True)
+    counts = {s: sum(r.status == s for r in results) for s in style}
+    verdict = ", ".join(
+        f"{word} {counts[key]}"
+        for word, key in (("validated", "valid"), ("invalid", "invalid"), ("skipped", "skipped"))
+    )
+    if counts["invalid"]:
+        console.print(f"[bold red]validate: FAIL[/] ({verdict})")
+        return 1
+    if counts["skipped"] and strict:
+        console.print(f"[bold red]validate: FAIL[/] ({verdict}; --strict refuses skips)")
+        return 1
+    if not counts["valid"]:
+        console.print(f"[yellow]nothing validated[/] ({verdict}): no provider could be installed")
+        return 0
+    console.print(f"[green]validate: ok[/] ({verdict})")
+    return 0
+
+
+def report_module_tests(
+    console: Any, tf: Terraform, modules: dict[str, Path], *, strict: bool
+) -> int:
+    """``terraform test`` in each folder of ``modules`` (name -> a scratch copy's folder) that
+    has ``tests/*.tftest.hcl``; one line each. A module whose providers cannot be installed
+    (a ``mock_provider`` still needs the provider's schema) is skipped and says why. The exit
+    code: 1 when a test fails (or, with ``strict``, when one was skipped), else 0."""
+    from rich.markup import escape
+
+    failed = skipped = ran = 0
+    for name, folder in modules.items():
+        if not any(folder.glob("tests/*.tftest.hcl")):
+            continue
+        try:
+            result = tf.test(folder)
+        except ProvidersUnavailableError as exc:
+            console.print(f"{name}: [yellow]skipped[/]: {escape(str(exc))}", soft_wrap=True)
+            skipped += 1
+            continue
+        ran += 1
+        lines = result.text.splitlines()
+        summary = next((ln for ln in reversed(lines) if "passed" in ln), "no summary")
+        console.print(f"{name}: {'[green]' if result.ok else '[red]'}{escape(summary.strip())}[/]")
+        failed += not result.ok
+    if not ran and not skipped:
+        console.print("[red]no module has terraform tests[/]")
+        return 1
+    return 1 if failed or (strict and skipped) else 0

@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from aiinfra_shared.cliapp import console, package_app, run_typer
 from aiinfra_shared.iac.checkov import CheckovReport, run_checkov
 from aiinfra_shared.iac.interface import check_tree
 from aiinfra_shared.iac.plan import print_plan
-from aiinfra_shared.iac.terraform import ProvidersUnavailableError, Terraform
+from aiinfra_shared.iac.terraform import (
+    Terraform,
+    Validation,
+    report_module_tests,
+    report_validations,
+    validate_roots,
+)
 from cloudinfra.cost import StackCost, load_prices, stack_cost
 from cloudinfra.paths import CLOUDS, ENVIRONMENTS, policies_dir, scratch_tree, terraform_dir
 from cloudinfra.stacks import SERVICES, Gpu, check_tfvars, stack_gpu
@@ -72,40 +82,54 @@ def check(path: Annotated[Path | None, typer.Option("--path")] = None) -> None:
     with console.status(f"checkov over {root} ..."):
         report = gate(root)
     console.print(report.headline)
-    for finding in report.at("HIGH"):
-        console.print(f"[bold red]{finding}[/]")
+    for finding in report.at("HIGH") + report.unrated:
+        console.print(f"[bold red]{escape(str(finding))}[/]")
+    for finding in report.unrated:
+        console.print(f"[magenta]unrated[/]: {finding.check_id}: rate it in policies/severity.yaml")
     for skip in report.unexplained_skips:
         console.print(f"[red]skip without a reason[/]: {skip.check_id} on {skip.resource}")
     if problems or unformatted or not report.ok:
         console.print("[bold red]FAIL[/]")
         raise typer.Exit(1)
-    console.print("[green]pass[/]: interfaces, tfvars, fmt, no HIGH finding")
+    console.print("[green]pass[/]: interfaces, tfvars, fmt, no HIGH or unrated finding")
 
 
-@app.command()
-def test() -> None:
-    """`terraform test` of the provider-free gpu-catalog module."""
-    tf = Terraform.find()
+@app.command("test")
+def run_module_tests(
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Fail when a module's tests cannot run here.")
+    ] = False,
+) -> None:
+    """`terraform test` of every module with tests: gpu-catalog runs here (no provider); the
+    aws-ml test uses mock_provider, which still needs `terraform init` to install the provider."""
     with scratch_tree() as tree:
-        result = tf.test(tree / "modules" / "gpu-catalog")
-    runs = re.findall(r'run "([^"]+)"\.\.\. (pass|fail)', result.text)
-    for name, verdict in runs:
-        console.print(f"  {name}: {'[green]' if verdict == 'pass' else '[red]'}{verdict}[/]")
-    if not result.ok:
-        raise typer.Exit(1)
+        folders = {p.name: p for p in sorted((tree / "modules").iterdir()) if p.is_dir()}
+        code = report_module_tests(console, Terraform.find(), folders, strict=strict)
+    if code:
+        raise typer.Exit(code)
+
+
+@contextmanager
+def _scratch_root(*parts: str) -> Iterator[Path]:
+    with scratch_tree() as tree:
+        yield tree.joinpath(*parts)
+
+
+def _validations(tf: Terraform) -> list[Validation]:
+    return validate_roots(tf, {c: partial(_scratch_root, "stacks", c) for c in CLOUDS})
 
 
 @app.command()
-def validate() -> None:
-    """`terraform validate` per stack, or the reason it cannot run here."""
-    tf = Terraform.find()
-    for cloud in CLOUDS:
-        try:
-            with scratch_tree() as tree:
-                doc = tf.validate(tree / "stacks" / cloud)
-            console.print(f"{cloud}: {'[green]valid[/]' if doc.get('valid') else doc}")
-        except ProvidersUnavailableError as exc:
-            console.print(f"{cloud}: [yellow]skipped[/]: {exc}")
+def validate(
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Fail when a stack cannot be validated.")
+    ] = False,
+) -> None:
+    """`terraform validate` per stack, or the reason it cannot run here; exit 1 when one is
+    invalid (or, with --strict, not validated)."""
+    code = report_validations(console, _validations(Terraform.find()), strict=strict)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command("plan-summary")
@@ -135,13 +159,8 @@ def demo() -> None:
     console.print(
         f"terraform test gpu-catalog: {sum(v == 'pass' for _, v in runs)}/{len(runs)} runs pass"
     )
-    for cloud in CLOUDS:
-        try:
-            with scratch_tree() as tree:
-                tf.validate(tree / "stacks" / cloud)
-            console.print(f"terraform validate {cloud}: [green]ran[/]")
-        except ProvidersUnavailableError as exc:
-            console.print(f"terraform validate {cloud}: [yellow]skipped[/] ({exc})")
+    console.print("terraform validate:")
+    report_validations(console, _validations(tf), strict=False)
     with console.status("checkov over the three stacks (about 20-40 s) ..."):
         report = gate(terraform_dir())
     console.print(f"{report.headline}: gate {'[green]pass[/]' if report.ok else '[red]FAIL[/]'}")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -14,7 +17,13 @@ from aiinfra_shared.iac.checkov import CheckovReport
 from aiinfra_shared.iac.hcl import load
 from aiinfra_shared.iac.interface import check_tree
 from aiinfra_shared.iac.plan import print_plan
-from aiinfra_shared.iac.terraform import ProvidersUnavailableError, Terraform
+from aiinfra_shared.iac.terraform import (
+    Terraform,
+    Validation,
+    report_module_tests,
+    report_validations,
+    validate_roots,
+)
 from tfml.cost import Estimate, estimate, load_prices
 from tfml.errors import TfmlError
 from tfml.gate import gate
@@ -53,9 +62,11 @@ def checkov_table(report: CheckovReport, title: str) -> Table:
     table = Table(title=title, title_justify="left")
     for col in ("severity", "check", "resource", "where"):
         table.add_column(col)
-    order = {"HIGH": 0, "MEDIUM": 1, "LOW": 2}
+    order = {"UNRATED": 0, "HIGH": 1, "MEDIUM": 2, "LOW": 3}
     for f in sorted(report.failed, key=lambda f: (order.get(f.severity, 3), f.check_id)):
-        style = {"HIGH": "bold red", "MEDIUM": "yellow"}.get(f.severity, "dim")
+        style = {"HIGH": "bold red", "UNRATED": "bold magenta", "MEDIUM": "yellow"}.get(
+            f.severity, "dim"
+        )
         table.add_row(
             f"[{style}]{f.severity}[/]",
             f"{f.check_id} {f.name}",
@@ -109,40 +120,43 @@ def fmt(path: PathArg = None) -> None:
     console.print(f"[green]formatted[/] ({tf.kind}, terraform {tf.version()})")
 
 
-@app.command()
-def test() -> None:
-    """`terraform test` on the provider-free modules (the others need providers)."""
-    tf = Terraform.find()
-    failed = False
+@app.command("test")
+def run_module_tests(
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Fail when a module's tests cannot run here.")
+    ] = False,
+) -> None:
+    """`terraform test` on every module with tests: the provider-free ones run here; the AWS
+    ones use mock_provider, which still needs `terraform init` to install hashicorp/aws."""
     with scratch_tree() as tree:
-        results = {
-            name: tf.test(tree / "modules" / name)
-            for name, path in modules().items()
-            if not load(path).required_providers and any(path.glob("tests/*.tftest.hcl"))
-        }
-    for name, result in results.items():
-        summary = next((ln for ln in reversed(result.text.splitlines()) if "passed" in ln), "")
-        console.print(f"{name}: {'[green]' if result.ok else '[red]'}{summary.strip()}[/]")
-        failed |= not result.ok
-    if failed:
-        raise typer.Exit(1)
+        folders = {name: tree / "modules" / name for name in modules()}
+        code = report_module_tests(console, Terraform.find(), folders, strict=strict)
+    if code:
+        raise typer.Exit(code)
+
+
+@contextmanager
+def _scratch_root(*parts: str) -> Iterator[Path]:
+    with scratch_tree() as tree:
+        yield tree.joinpath(*parts)
+
+
+def _validations(tf: Terraform) -> list[Validation]:
+    roots = {env: partial(_scratch_root, "environments", env) for env in environments()}
+    return validate_roots(tf, roots)
 
 
 @app.command()
-def validate() -> None:
-    """`terraform validate` per environment, or the reason it cannot run here."""
-    tf = Terraform.find()
-    for env in environments():
-        try:
-            with scratch_tree() as tree:
-                doc = tf.validate(tree / "environments" / env)
-        except ProvidersUnavailableError as exc:
-            console.print(f"{env}: [yellow]skipped[/]: {exc}")
-            continue
-        verdict = (
-            "[green]valid[/]" if doc.get("valid") else f"[red]{doc.get('error_count')} errors[/]"
-        )
-        console.print(f"{env}: {verdict}")
+def validate(
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Fail when an environment cannot be validated.")
+    ] = False,
+) -> None:
+    """`terraform validate` per environment, or the reason it cannot run here; exit 1 when
+    one is invalid (or, with --strict, not validated)."""
+    code = report_validations(console, _validations(Terraform.find()), strict=strict)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()
@@ -154,11 +168,13 @@ def check(path: PathArg = None) -> None:
     console.print(checkov_table(report, report.headline))
     for s in report.unexplained_skips:
         console.print(f"[red]skip without a reason[/]: {s.check_id} on {s.resource}")
-    high = report.at("HIGH")
+    for f in report.unrated:
+        console.print(f"[magenta]unrated[/]: {f.check_id}: rate it in policies/severity.yaml")
     if not report.ok:
-        console.print(f"[bold red]gate: FAIL[/] ({len(high)} HIGH)")
+        high, unrated = len(report.at("HIGH")), len(report.unrated)
+        console.print(f"[bold red]gate: FAIL[/] ({high} HIGH, {unrated} unrated)")
         raise typer.Exit(1)
-    console.print("[green]gate: pass[/] (no HIGH finding; every skip has a reason)")
+    console.print("[green]gate: pass[/] (no HIGH or unrated finding; every skip has a reason)")
 
 
 @app.command()
@@ -203,13 +219,8 @@ def demo() -> None:
     console.print(
         f"terraform test naming: {len(runs)} runs, {sum(s == 'pass' for _, s in runs)} pass"
     )
-    for env in environments():
-        try:
-            with scratch_tree() as tree:
-                tf.validate(tree / "environments" / env)
-            console.print(f"terraform validate {env}: [green]ran[/]")
-        except ProvidersUnavailableError as exc:
-            console.print(f"terraform validate {env}: [yellow]skipped[/] ({exc})")
+    console.print("terraform validate:")
+    report_validations(console, _validations(tf), strict=False)
     with console.status("checkov over terraform/ (30-60 s) ..."):
         report = gate(terraform_dir())
     console.print(checkov_table(report, report.headline))
