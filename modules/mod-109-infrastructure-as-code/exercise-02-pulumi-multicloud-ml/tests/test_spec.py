@@ -40,6 +40,9 @@ def test_prod_without_ha_or_protection_is_refused_with_every_reason() -> None:
         ("admin_cidrs", ["0.0.0.0/0"], "too wide"),
         ("name", "ML_Platform", "String should match pattern"),
         ("gpu_pool", {"min_nodes": 3, "max_nodes": 1}, "min_nodes (3) > max_nodes (1)"),
+        ("region", "mars-north-9", "region 'mars-north-9' is not offered on aws"),
+        ("kubernetes_version", "banana", "kubernetes_version 'banana' is not offered on aws"),
+        ("kubernetes_version", "1.99", "kubernetes_version '1.99' is not offered"),
     ],
 )
 def test_bad_specs_name_the_problem(field: str, value: object, message: str) -> None:
@@ -72,3 +75,30 @@ def test_stack_file_errors_are_one_clear_line(tmp_path: Path) -> None:
         load_stack("nope", directory=tmp_path)
     with pytest.raises(PulumimlError, match="unknown cloud 'ibm'"):
         load_stack("bad", cloud="ibm", directory=tmp_path)
+
+
+def test_regions_and_versions_are_checked_per_cloud() -> None:
+    from pulumiml.spec import DEFAULT_REGION, Cloud, offered
+
+    for cloud in Cloud:  # every default is in the shipped list
+        PlatformSpec(name="mlplat", cloud=cloud, region=DEFAULT_REGION[cloud])
+    assert PlatformSpec(name="mlplat", cloud="gcp", region="europe-west4").region == "europe-west4"
+    with pytest.raises(ValueError, match="region 'us-east-1' is not offered on gcp"):
+        PlatformSpec(name="mlplat", cloud="gcp", region="us-east-1")  # an AWS name on GCP
+    with pytest.raises(ValueError, match="region 'westeurope' is not offered on aws"):
+        PlatformSpec(name="mlplat", region="westeurope")
+    assert offered()["as_of"]
+
+
+def test_a_stack_with_a_made_up_region_fails_check_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.yaml").write_text("name: x\n")
+    (tmp_path / "Pulumi.mars.yaml").write_text(
+        "config:\n  pulumiml:platform:\n    name: mlplat\n    region: mars-north-9\n"
+        "    kubernetes_version: banana\n"
+    )
+    with pytest.raises(PulumimlError) as refused:
+        load_stack("mars", directory=tmp_path)
+    text = str(refused.value)
+    assert "\n" not in text
+    assert "region 'mars-north-9'" in text
+    assert "kubernetes_version 'banana'" in text

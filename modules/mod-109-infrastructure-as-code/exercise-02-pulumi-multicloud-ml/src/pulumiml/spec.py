@@ -9,6 +9,7 @@ the spec under the ``pulumiml:platform`` key, the way ``pulumi config set --path
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from enum import StrEnum
 from pathlib import Path
@@ -48,6 +49,24 @@ DEFAULT_DB_CLASS = {
     Cloud.GCP: {"dev": "db-custom-2-7680", "prod": "db-custom-4-15360"},
     Cloud.AZURE: {"dev": "Standard_B2s", "prod": "Standard_D4ds_v5"},
 }
+
+
+@functools.cache
+def offered() -> dict[str, Any]:
+    """The shipped snapshot of each cloud's regions and Kubernetes versions
+    (``providers.yaml`` beside this module)."""
+    doc: dict[str, Any] = yaml.safe_load(Path(__file__).with_name("providers.yaml").read_text())
+    return doc
+
+
+def _one_of(what: str, value: str, allowed: list[str], cloud: Cloud) -> str | None:
+    if value in allowed:
+        return None
+    shown = ", ".join(allowed[:6]) + (", ..." if len(allowed) > 6 else "")
+    return (
+        f"{what} {value!r} is not offered on {cloud.value} ({shown}; "
+        f"providers.yaml as of {offered()['as_of']})"
+    )
 
 
 class _Model(BaseModel):
@@ -130,6 +149,20 @@ class PlatformSpec(_Model):
             if net.prefixlen < 8:
                 raise ValueError(f"admin_cidrs: {cidr} is too wide to be an admin network")
         return value
+
+    @model_validator(mode="after")
+    def _offered(self) -> PlatformSpec:
+        """The region and the Kubernetes version must exist on the chosen cloud: a typo would
+        otherwise pass every offline check and fail only at ``pulumi up``."""
+        data, cloud = offered(), self.cloud.value
+        checks = [("kubernetes_version", self.kubernetes_version, data["kubernetes_versions"])]
+        if self.region is not None:
+            checks.insert(0, ("region", self.region, data["regions"]))
+        found = (_one_of(what, value, table[cloud], self.cloud) for what, value, table in checks)
+        problems = [p for p in found if p]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
     @model_validator(mode="after")
     def _prod_rules(self) -> PlatformSpec:
