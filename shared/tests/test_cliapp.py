@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -62,7 +63,6 @@ def script(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run(script: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    import os
 
     return subprocess.run(
         [sys.executable, str(script), *args],
@@ -174,3 +174,45 @@ def test_package_app_runs_a_callback_of_the_package() -> None:
     result = CliRunner().invoke(app, ["--home", "x", "cmd"])
     assert result.exit_code == 0, result.output
     assert seen == ["x", "cmd"]
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])
+def test_supervise_stops_the_whole_group_when_told_to_stop(tmp_path: Path, sig: str) -> None:
+    """A supervisor killed by SIGTERM must not leave its children (and theirs) running."""
+    import signal
+    import time
+
+    pids = tmp_path / "pids"
+    child = (
+        "import subprocess, sys, time, pathlib\n"
+        "g = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)'])\n"
+        f"pathlib.Path({str(pids)!r}).write_text(str(g.pid))\n"
+        "time.sleep(300)\n"
+    )
+    script = (
+        "import sys\n"
+        "from aiinfra_shared.cliapp import supervise\n"
+        f"sys.exit(supervise([sys.executable, '-c', {child!r}], grace=5))\n"
+    )
+    supervisor = subprocess.Popen([sys.executable, "-c", script])
+    deadline = time.monotonic() + 30
+    while not pids.exists() or not pids.read_text():
+        assert time.monotonic() < deadline, "the grandchild never started"
+        time.sleep(0.05)
+    grandchild = int(pids.read_text())
+    supervisor.send_signal(getattr(signal, sig))
+    assert supervisor.wait(timeout=20) == 128 + getattr(signal, sig)
+
+    def running(pid: int) -> bool:  # a zombie (killed, not yet reaped by init) has stopped
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return False
+        return state != "Z"
+
+    for _ in range(100):
+        if not running(grandchild):
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError(f"grandchild {grandchild} still runs after {sig}")

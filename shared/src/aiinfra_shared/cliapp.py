@@ -262,3 +262,50 @@ def run_typer(app: typer.Typer) -> Callable[[], None]:
             sys.exit(result)
 
     return main
+
+
+def supervise(cmd: list[str], *, env: Mapping[str, str] | None = None, grace: float = 30.0) -> int:
+    """Run ``cmd`` in its own process group until it exits, or until this process gets
+    SIGTERM, SIGINT or SIGHUP: then the whole group gets SIGTERM, and SIGKILL after ``grace``
+    seconds. A supervisor that dies on SIGTERM alone would leave its children running.
+
+    Returns:
+        The child's exit code (negative for a signal, as :mod:`subprocess` reports it);
+        128 + the signal number when this process was told to stop.
+    """
+    import signal
+    import subprocess
+
+    received: list[int] = []
+
+    def _stop(signum: int, _frame: Any) -> None:
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    previous = {s: signal.signal(s, _stop) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    proc = None
+    try:
+        proc = subprocess.Popen(cmd, env=dict(env) if env is not None else None,
+                                start_new_session=True)  # fmt: skip
+        return proc.wait()
+    except KeyboardInterrupt:
+        return 128 + (received[0] if received else signal.SIGINT)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if proc is not None and proc.poll() is None:
+            _stop_group(proc, grace)
+
+
+def _stop_group(proc: Any, grace: float) -> None:
+    import signal
+    import subprocess
+
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    except ProcessLookupError:
+        pass

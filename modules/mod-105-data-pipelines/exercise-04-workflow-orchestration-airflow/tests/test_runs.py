@@ -98,6 +98,17 @@ def test_validation_failure_stops_the_run_at_validate(
     assert "nulls" in alert["error"]
 
 
+def test_a_missing_source_file_fails_at_once_without_retries(
+    settings: AirflowmlSettings, model_name: str, tmp_path: Path
+) -> None:
+    run = train(model_name, source=str(tmp_path / "nowhere.csv"))
+    assert run.state == "failed"
+    assert run.states()["ingest"] == "failed"
+    assert run.task("ingest").try_number == 1  # ingest retries 3 times, but not this
+    (alert,) = _alerts(settings, run, "task_failed")
+    assert "no such data file" in alert["error"]
+
+
 def test_a_flaky_ingest_succeeds_after_retries(
     settings: AirflowmlSettings, model_name: str
 ) -> None:

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,7 +20,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from aiinfra_shared.cliapp import console, package_app, run_typer, settings_from
+from aiinfra_shared.cliapp import console, package_app, run_typer, settings_from, supervise
 from aiinfra_shared.cliapp import err_console as err
 from airflowml.config import AirflowmlSettings
 from airflowml.errors import AirflowmlError
@@ -254,7 +251,7 @@ def ui(
 ) -> None:
     """Start ``airflow standalone`` on 127.0.0.1 (scheduler, dag processor, triggerer, UI).
 
-    Heavy: ~40 processes and several GB of RAM. Ctrl-C stops all of them.
+    Heavy: ~40 processes and several GB of RAM. Ctrl-C or SIGTERM stops all of them.
     """
     from airflowml.home import ui_env
 
@@ -266,17 +263,10 @@ def ui(
         f"Airflow UI on http://127.0.0.1:{port} (user admin, password in {password_file} once "
         "it is up). Its log servers listen on all interfaces: Airflow hard-codes that."
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "airflow", "standalone"], env=env, start_new_session=True
-    )
-    try:
-        proc.wait()
-    except KeyboardInterrupt:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+    # Ctrl-C, SIGTERM or SIGHUP stops the whole process group (about 40 processes).
+    code = supervise([sys.executable, "-m", "airflow", "standalone"], env=env, grace=30)
+    if code:
+        raise typer.Exit(code)
 
 
 def _quiet_airflow() -> None:

@@ -228,7 +228,12 @@ def training_dag(
                     drift=params["drift"],
                 )
             else:
-                raw = read_table(validated if source == "validated" else Path(source))
+                try:
+                    raw = read_table(validated if source == "validated" else Path(source))
+                except AirflowmlError as exc:
+                    # A missing or unreadable file stays missing: fail now, no retries (they
+                    # are for the flaky source above, whose next try may succeed).
+                    raise AirflowFailException(str(exc)) from None
             path = _run_dir(context) / "raw.csv"
             raw.to_csv(path, index=False)
             return {"path": str(path), "rows": len(raw), "source": source}
