@@ -212,6 +212,29 @@ def fail(message: str, code: int = 1) -> NoReturn:
 _FILE_ERRORS = (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)
 
 
+class Terminated(SystemExit):
+    """SIGTERM, raised in the main thread: ``finally`` blocks and context managers run (an
+    MLflow run ends FAILED instead of staying RUNNING, a temp folder is removed)."""
+
+
+def _terminate_cleanly() -> None:
+    """SIGTERM becomes :class:`Terminated` (exit 143) unless something else handles it."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return
+
+    def _raise(signum: int, _frame: Any) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM kills at once
+        print("error: terminated (SIGTERM)", file=sys.stderr)
+        raise Terminated(128 + signum)
+
+    signal.signal(signal.SIGTERM, _raise)
+
+
 def run_typer(app: typer.Typer) -> Callable[[], None]:
     """Wrap a Typer app for ``[project.scripts]``: user mistakes become one line.
 
@@ -220,13 +243,15 @@ def run_typer(app: typer.Typer) -> Callable[[], None]:
 
     Returns:
         A function that runs ``app``. Exit codes: 0 success, 1 a user error (package error,
-        invalid setting, missing file), 2 a bad command line, 130 Ctrl+C; a command's own
+        invalid setting, missing file), 2 a bad command line, 130 Ctrl+C, 143 SIGTERM (after
+        the command's cleanup ran: it arrives as :class:`Terminated`); a command's own
         ``typer.Exit(code)`` keeps its code. A bug (any other exception) still shows its
         traceback.
     """
 
     def main() -> None:
         debug = os.environ.get("AIINFRA_DEBUG", "").lower() in {"1", "true", "yes"}
+        _terminate_cleanly()
         try:
             result = app(standalone_mode=False)
         except UsageError as exc:

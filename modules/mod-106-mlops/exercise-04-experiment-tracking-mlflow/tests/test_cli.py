@@ -72,6 +72,17 @@ def test_bad_input_gives_plain_errors(tracking_uri: str) -> None:
         assert code == 1, (args, output)
         assert isinstance(exc, ExptrackError), (args, exc)
         assert message in str(exc), (args, str(exc))
+    for args, message in (
+        (["train", "--seed", "-1"], "seed"),
+        (["train", "-k", "mlp", "-p", "hidden=100000000"], "mlp.hidden must be in (0, 4096]"),
+        (["train", "-k", "mlp", "-p", "epochs=1000000000"], "mlp.epochs must be in"),
+    ):
+        done = _run(*args, uri=tracking_uri, timeout=120)
+        assert done.returncode == 1, (args, done.stderr)
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1, (args, done.stderr)
+        assert message in lines[0]
+        assert "errors.pydantic.dev" not in lines[0]
 
 
 def test_train_promote_refuse_rollback_and_predict_through_the_cli(
@@ -144,3 +155,59 @@ def test_demo_on_a_running_server(tracking_uri: str, tmp_path: Path) -> None:
     versions = registry.versions_table(MlflowClient(tracking_uri), "demo-model")
     assert list(versions["gate"]) == ["passed", "refused"]
     assert (tmp_path / "compare.html").exists()
+
+
+def _start_training(uri: str, experiment: str) -> tuple[subprocess.Popen[str], str]:
+    """`exptrack train` of a long mlp in the background, and the id of its run once it shows."""
+    import time
+
+    env = {**os.environ, "MLFLOW_TRACKING_URI": uri}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "exptrack", "train", "--kind", "mlp", "-p", "epochs=10000",
+         "--experiment", experiment],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    client = MlflowClient(uri)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        found = client.get_experiment_by_name(experiment)
+        runs = client.search_runs([found.experiment_id]) if found else []
+        if runs and runs[0].data.metrics:  # training has logged epochs: it is under way
+            return proc, runs[0].info.run_id
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.2)
+    proc.kill()
+    raise AssertionError("the training run never showed up")
+
+
+def test_sigterm_ends_the_run_failed_not_running(
+    tracking_uri: str, request: pytest.FixtureRequest
+) -> None:
+    import signal
+
+    proc, run_id = _start_training(tracking_uri, f"sigterm-{request.node.name[:20]}")
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert "terminated (SIGTERM)" in err
+    assert "Traceback" not in err
+    assert MlflowClient(tracking_uri).get_run(run_id).info.status == "FAILED"
+
+
+def test_a_killed_run_is_marked_failed_by_the_next_command(
+    tracking_uri: str, request: pytest.FixtureRequest
+) -> None:
+    import signal
+
+    from exptrack.server import connect
+
+    experiment = f"sigkill-{request.node.name[:20]}"
+    proc, run_id = _start_training(tracking_uri, experiment)
+    proc.send_signal(signal.SIGKILL)  # no handler runs: the run stays RUNNING
+    proc.communicate(timeout=60)
+    client = MlflowClient(tracking_uri)
+    assert client.get_run(run_id).info.status == "RUNNING"
+    connect(tracking_uri, experiment)  # what every exptrack command does first
+    run = client.get_run(run_id)
+    assert run.info.status == "FAILED"
+    assert f"process {proc.pid}" in run.data.tags["exptrack.orphaned"]

@@ -49,7 +49,11 @@ def test_synthetic_dataset_has_requested_size() -> None:
         ("forest", "depth=3", "no parameter 'depth'"),
         ("forest", "max_depth=three", "must be int"),
         ("logreg", "alpha", "write key=value"),
-        ("mlp", "lr=-1", "must be positive"),
+        ("mlp", "lr=-1", r"must be in \(0, 1\]"),
+        ("mlp", "epochs=1000000000", r"mlp.epochs must be in \(0, 10000\]"),
+        ("mlp", "hidden=100000000", r"mlp.hidden must be in \(0, 4096\]"),
+        ("logreg", "alpha=nan", "must be in"),
+        ("gbm", "learning_rate=inf", "must be in"),
     ],
 )
 def test_bad_specs_are_refused(kind: str, params: str, message: str) -> None:

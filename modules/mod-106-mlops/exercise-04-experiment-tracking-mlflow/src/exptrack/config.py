@@ -33,10 +33,10 @@ class ExptrackSettings(AiinfraSettings):
     tracking_uri: str | None = Field(
         default=None, validation_alias=AliasChoices("tracking_uri", "MLFLOW_TRACKING_URI")
     )
-    experiment: str = "exptrack-demo"
-    model_name: str = "tumor-classifier"
+    experiment: str = Field(default="exptrack-demo", min_length=1, max_length=200)
+    model_name: str = Field(default="tumor-classifier", min_length=1, max_length=200)
     dataset: str = "breast_cancer"
-    seed: int = 42
+    seed: int = Field(default=42, ge=0, le=2**32 - 1)
     metric: str = "val_f1"
     min_accuracy: float = Field(default=0.9, ge=0, le=1)
     min_f1: float = Field(default=0.9, ge=0, le=1)

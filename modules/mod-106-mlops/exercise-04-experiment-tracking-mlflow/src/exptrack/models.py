@@ -36,6 +36,18 @@ DEFAULTS: dict[str, dict[str, float | int]] = {
     "mlp": {"hidden": 32, "lr": 0.01, "epochs": 40, "weight_decay": 1e-4},
 }
 KINDS = tuple(DEFAULTS)
+#: Upper bounds: a typo (``epochs=1000000000``, ``hidden=100000000``) must be refused before it
+#: runs for days or asks for terabytes, not after.
+LIMITS: dict[str, float | int] = {
+    "alpha": 10.0,
+    "epochs": 10_000,
+    "n_estimators": 5_000,
+    "max_depth": 64,
+    "learning_rate": 1.0,
+    "hidden": 4_096,
+    "lr": 1.0,
+    "weight_decay": 1.0,
+}
 FLAVOR = {"logreg": "sklearn", "forest": "sklearn", "gbm": "sklearn", "mlp": "pytorch"}
 
 EpochCallback = Callable[[int, dict[str, float]], None]
@@ -81,8 +93,8 @@ class ModelSpec:
                 params[key] = typ(value)
             except (TypeError, ValueError):
                 raise ExptrackError(f"{kind}.{key} must be {typ.__name__}, got {value!r}") from None
-            if params[key] <= 0:
-                raise ExptrackError(f"{kind}.{key} must be positive, got {value!r}")
+            if not 0 < params[key] <= LIMITS[key]:  # NaN fails both comparisons: refused too
+                raise ExptrackError(f"{kind}.{key} must be in (0, {LIMITS[key]:g}], got {value!r}")
         return cls(kind, params)
 
     @property

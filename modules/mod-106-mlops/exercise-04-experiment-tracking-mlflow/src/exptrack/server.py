@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
@@ -14,6 +17,7 @@ from exptrack.errors import ExptrackError
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
+log = logging.getLogger(__name__)
 START_HINT = "start one with `aiinfra service mlflow` or let `exptrack demo` start its own"
 
 
@@ -72,8 +76,55 @@ def connect(uri: str | None, experiment: str | None = None, *, create: bool = Tr
     if experiment is not None:
         if not create and client.get_experiment_by_name(experiment) is None:
             raise ExptrackError(f"unknown experiment {experiment!r} on {resolved}")
-        mlflow.set_experiment(experiment)
+        active = mlflow.set_experiment(experiment)
+        reap_orphans(client, active.experiment_id)
     return client
+
+
+def owner_tags() -> dict[str, str]:
+    """Tags naming the process that runs a run: :func:`reap_orphans` reads them."""
+    return {"exptrack.host": socket.gethostname(), "exptrack.pid": str(os.getpid())}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    try:  # a zombie has stopped: killed, not yet reaped
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"
+
+
+def reap_orphans(client: MlflowClient, experiment_id: str) -> list[str]:
+    """Mark FAILED the runs of this experiment that say RUNNING but whose process (on this
+    host) is gone: a run killed with SIGKILL, or by a power cut, never ends itself, and would
+    show as running for ever. Runs started on other hosts are left alone.
+
+    Returns:
+        The ids of the runs marked FAILED (each tagged ``exptrack.orphaned``).
+    """
+    host = socket.gethostname()
+    found = client.search_runs(
+        [experiment_id],
+        filter_string=f"attributes.status = 'RUNNING' and tags.`exptrack.host` = '{host}'",
+        max_results=1000,
+    )
+    reaped = []
+    for run in found:
+        pid = run.data.tags.get("exptrack.pid", "")
+        if not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
+            continue
+        client.set_tag(run.info.run_id, "exptrack.orphaned", f"process {pid} on {host} is gone")
+        client.set_terminated(run.info.run_id, status="FAILED")
+        reaped.append(run.info.run_id)
+    if reaped:
+        log.warning("marked %d orphaned run(s) FAILED: %s", len(reaped), ", ".join(reaped))
+    return reaped
 
 
 @contextmanager

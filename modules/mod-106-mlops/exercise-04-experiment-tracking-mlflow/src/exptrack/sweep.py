@@ -18,6 +18,7 @@ from rich.progress import (
 from exptrack.data import Dataset
 from exptrack.errors import ExptrackError
 from exptrack.models import ModelSpec
+from exptrack.server import owner_tags
 from exptrack.train import RunResult, train_run
 
 # Four kinds, two of them at two settings: enough spread for the gates to have work to do.
@@ -82,8 +83,9 @@ def run_sweep(
         console=console or Console(stderr=True),
         transient=False,
     )
+    parent_tags = {"run_kind": "sweep", "dataset": data.name, **owner_tags()}
     with (
-        mlflow.start_run(run_name=name, tags={"run_kind": "sweep", "dataset": data.name}) as parent,
+        mlflow.start_run(run_name=name, tags=parent_tags) as parent,
         progress,
     ):
         mlflow.log_params({"trials": len(specs), "metric": metric, "seed": seed})

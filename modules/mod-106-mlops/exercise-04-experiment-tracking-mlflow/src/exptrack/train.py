@@ -25,6 +25,7 @@ import numpy as np
 from exptrack import models as model_lib
 from exptrack.data import TARGET, Dataset
 from exptrack.models import EpochCallback, ModelSpec, Trained
+from exptrack.server import owner_tags
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -179,6 +180,7 @@ def train_run(
         "git_sha": git_sha(),
         "data_hash": data.digest,
         "dataset": data.name,
+        **owner_tags(),
         **(extra_tags or {}),
     }
     with mlflow.start_run(run_name=run_name or spec.label, nested=nested, tags=tags) as run:
