@@ -59,3 +59,26 @@ def test_demo_shows_drift_prometheus_and_the_retrain(tmp_path: Path) -> None:
     assert "driftwatch_dataset_drift" in text
     assert "DriftwatchDatasetDrift pending" in text
     assert len(list((tmp_path / "demo" / "reports").glob("*.html"))) == 3
+
+
+def test_monitor_folder_twice_analyses_once_and_quarantines_bad_files(tmp_path: Path) -> None:
+    import os
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    ref = tmp_path / "ref.csv"
+    assert runner.invoke(app, ["generate", str(ref), "--rows", "600"]).exit_code == 0
+    assert runner.invoke(app, ["generate", str(inbox / "001.csv"), "--rows", "200"]).exit_code == 0
+    (inbox / "002.csv").write_text("garbage\n\x00\x01")
+    env = {**os.environ, "DRIFTWATCH_OUT_DIR": str(tmp_path / "out"), "COLUMNS": "200"}
+    args = [sys.executable, "-m", "driftwatch", "monitor", "--folder", str(inbox),
+            "--reference", str(ref)]  # fmt: skip
+    first = subprocess.run(args, capture_output=True, text=True, env=env, check=False)
+    assert first.returncode == 0, first.stderr
+    assert "002.csv: quarantined" in first.stdout
+    assert "1 windows" in first.stdout
+    second = subprocess.run(args, capture_output=True, text=True, env=env, check=False)
+    assert second.returncode == 0, second.stderr
+    assert "001.csv: skipped: analysed by an earlier run" in second.stdout
+    assert "0 windows" in second.stdout
+    assert (inbox / "quarantine" / "002.csv.reason.txt").is_file()

@@ -23,7 +23,10 @@ from typing import Any
 import pandas as pd
 
 from driftwatch.data import CATEGORICAL, FEATURES, NUMERICAL, validate_frame
-from driftwatch.errors import DataError
+from driftwatch.errors import DataError, SmallSampleError
+
+#: Default minimum rows per window (``DRIFTWATCH_MIN_WINDOW_ROWS``).
+MIN_ROWS = 30
 
 logger = logging.getLogger(__name__)
 os.environ.setdefault("DO_NOT_TRACK", "1")  # Evidently's telemetry (its UI service) stays off
@@ -104,6 +107,7 @@ def analyze(
     out_dir: Path | str | None = None,
     name: str = "window",
     full: bool = False,
+    min_rows: int = MIN_ROWS,
 ) -> DriftSummary:
     """Compare ``current`` with ``reference`` feature by feature.
 
@@ -115,15 +119,24 @@ def analyze(
             summary) are written there.
         name: File stem of the report.
         full: Add Evidently's ``DataSummaryPreset`` (a richer report, slower).
+        min_rows: Fewer rows than this in either frame is refused: a statistical test on a
+            handful of rows says nothing (one row "drifts" on every feature).
 
     Returns:
         The summary.
 
     Raises:
         DataError: Either frame lacks feature columns or has unusable types.
+        SmallSampleError: Either frame has fewer than ``min_rows`` rows.
     """
     if not 0 < drift_share <= 1:
         raise DataError(f"drift_share must be in (0, 1], got {drift_share}")
+    for frame, what in ((reference, "reference"), (current, "current window")):
+        if len(frame) < min_rows:
+            raise SmallSampleError(
+                f"{what} has {len(frame)} rows; drift needs at least {min_rows} "
+                "(DRIFTWATCH_MIN_WINDOW_ROWS)"
+            )
     validate_frame(reference, source="reference")
     validate_frame(current, source="current window")
     ev = _evidently()

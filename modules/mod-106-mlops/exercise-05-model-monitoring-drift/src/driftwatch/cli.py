@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.live import Live
+from rich.markup import escape
 
 from aiinfra_shared.cliapp import console, package_app, run_typer
 from driftwatch import data
@@ -65,6 +66,14 @@ def analyze(
         raise typer.Exit(2)
 
 
+def _slug(folder: Path) -> str:
+    """A state file name per watched folder (its resolved path, readable and unique)."""
+    import hashlib
+
+    resolved = folder.resolve()
+    return f"{resolved.name}-{hashlib.sha256(str(resolved).encode()).hexdigest()[:10]}"
+
+
 @app.command()
 def monitor(
     folder: Annotated[
@@ -89,11 +98,21 @@ def monitor(
         str | None, typer.Option(help="Run this with each retrain request on stdin.")
     ] = None,
 ) -> None:
-    """Analyse windows one after another; export metrics; request retrains by policy."""
-    import pandas as pd
+    """Analyse windows one after another; export metrics; request retrains by policy.
+
+    With --folder, what was analysed is remembered (DRIFTWATCH_OUT_DIR/state/): a re-run
+    skips it and keeps the policy's streak and cooldown. A bad file is moved to
+    <folder>/quarantine/ with its reason; a window under DRIFTWATCH_MIN_WINDOW_ROWS rows is
+    not analysed."""
 
     from driftwatch.exporter import DriftMetrics, MetricsServer
-    from driftwatch.monitor import Monitor, WindowResult, folder_stream, scenario_stream
+    from driftwatch.monitor import (
+        FolderState,
+        Monitor,
+        WindowResult,
+        scenario_stream,
+        watch_folder,
+    )
     from driftwatch.policy import CommandHook, Hook, WebhookHook
     from driftwatch.view import monitor_table
 
@@ -103,18 +122,10 @@ def monitor(
         hooks.append(WebhookHook(webhook or settings.webhook_url or ""))
     if command or settings.retrain_command:
         hooks.append(CommandHook(command or settings.retrain_command or ""))
-    if folder is not None:
-        if reference is None:
-            raise DriftwatchError("--folder needs --reference (the labelled training window)")
-        ref = data.load_csv(reference, require_target=True)
-        stream = folder_stream(folder, follow=follow)
-    else:
-        ref = data.generate(settings.reference_rows, seed=settings.seed)
-        stream = scenario_stream(
-            [p.strip() for p in plan.split(",") if p.strip()],
-            rows=settings.window_rows,
-            seed=settings.seed,
-        )
+    if folder is not None and reference is None:
+        raise DriftwatchError("--folder needs --reference (the labelled training window)")
+    if folder is not None and not folder.is_dir():
+        raise DriftwatchError(f"{folder}: no such folder")
     metrics = DriftMetrics()
     server = None
     if metrics_port is not None:
@@ -122,16 +133,31 @@ def monitor(
         server = MetricsServer(metrics.registry, port=metrics_port, host=host)
         console.print(f"metrics on http://{server.target}/metrics")
     out = Path(settings.out_dir)
-    mon = Monitor.from_settings(ref, settings, out_dir=out, hooks=hooks, metrics=metrics)
     results: list[WindowResult] = []
     try:
-        with Live(monitor_table(results), console=console, refresh_per_second=4) as live:
-            for item in stream:
-                if isinstance(item, pd.DataFrame):
-                    mon.add_labels(item)
-                    continue
-                results.append(mon.process(item))
-                live.update(monitor_table(results))
+        if folder is not None and reference is not None:
+            ref = data.load_csv(reference, require_target=True)
+            mon = Monitor.from_settings(ref, settings, out_dir=out, hooks=hooks, metrics=metrics)
+            state = FolderState.load(out / "state" / f"{_slug(folder)}.json")
+            with Live(monitor_table(results), console=console, refresh_per_second=4) as live:
+                for event in watch_folder(mon, folder, state, follow=follow):
+                    if event.result is not None:
+                        results.append(event.result)
+                        live.update(monitor_table(results))
+                    else:
+                        live.console.print(f"{event.name}: {event.kind}: {escape(event.detail)}")
+        else:
+            ref = data.generate(settings.reference_rows, seed=settings.seed)
+            mon = Monitor.from_settings(ref, settings, out_dir=out, hooks=hooks, metrics=metrics)
+            stream = scenario_stream(
+                [p.strip() for p in plan.split(",") if p.strip()],
+                rows=settings.window_rows,
+                seed=settings.seed,
+            )
+            with Live(monitor_table(results), console=console, refresh_per_second=4) as live:
+                for window in stream:
+                    results.append(mon.process(window))
+                    live.update(monitor_table(results))
     except KeyboardInterrupt:
         console.print("stopped")
     finally:

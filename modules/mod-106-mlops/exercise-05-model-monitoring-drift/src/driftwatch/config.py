@@ -34,6 +34,8 @@ class DriftwatchSettings(AiinfraSettings):
     max_accuracy_drop: float = Field(default=0.05, gt=0, lt=1)
     cooldown_windows: int = Field(default=3, ge=0)
     window_rows: int = Field(default=800, ge=50)
+    #: Windows with fewer rows are skipped: a drift test on a handful of rows means nothing.
+    min_window_rows: int = Field(default=30, ge=2, le=100_000)
     reference_rows: int = Field(default=2000, ge=100)
     seed: int = 7
     out_dir: Path = Path("driftwatch-out")

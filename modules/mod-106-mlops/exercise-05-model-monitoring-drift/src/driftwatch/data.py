@@ -195,3 +195,19 @@ def load_csv(path: Path | str, *, require_target: bool = False) -> pd.DataFrame:
         raise DataError(f"{path}: not a readable CSV file ({exc.__class__.__name__})") from exc
     validate_frame(frame, source=str(path), require_target=require_target)
     return frame
+
+
+def load_labels(path: Path | str) -> pd.DataFrame:
+    """Read a ``*.labels.csv`` delivery (``prediction_id``, the target).
+
+    Raises:
+        DataError: The file is missing or unreadable as CSV (its columns are checked when the
+            labels are joined).
+    """
+    path = Path(path)
+    try:
+        return pd.read_csv(path)
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: not a readable CSV file ({exc.__class__.__name__})") from exc

@@ -15,3 +15,7 @@ class DataError(DriftwatchError):
 
 class HookError(DriftwatchError):
     """A retrain hook could not deliver its request (it stays in the outbox for a retry)."""
+
+
+class SmallSampleError(DataError):
+    """A window too small for a drift test to mean anything (it is skipped, not quarantined)."""

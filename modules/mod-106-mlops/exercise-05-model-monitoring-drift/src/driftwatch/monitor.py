@@ -11,23 +11,26 @@ arrived meanwhile, which belong to earlier windows) and:
 5. lets the retrain policy decide, and hands any request to the trigger (outbox + hooks).
 
 Windows come from a generator (:func:`scenario_stream`, drift on demand) or from a folder of
-CSV files (:func:`folder_stream`, where ``*.labels.csv`` files deliver labels).
+CSV files (:func:`watch_folder`, where ``*.labels.csv`` files deliver labels; what was
+analysed is kept in a :class:`FolderState`, bad files are quarantined).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from driftwatch import data, model
-from driftwatch.analysis import DriftSummary, analyze
+from driftwatch.analysis import MIN_ROWS, DriftSummary, analyze
 from driftwatch.config import DriftwatchSettings
-from driftwatch.errors import DataError
+from driftwatch.errors import DataError, SmallSampleError
 from driftwatch.exporter import DriftMetrics
 from driftwatch.performance import Performance, PredictionLog
 from driftwatch.policy import Hook, RetrainPolicy, RetrainRequest, RetrainTrigger, WindowVerdict
@@ -79,6 +82,7 @@ class Monitor:
         report_dir: Path | str | None = None,
         eval_windows: int = 3,
         seed: int = 0,
+        min_rows: int = MIN_ROWS,
     ) -> None:
         """Train the model on ``reference`` and set the policy's baseline accuracy.
 
@@ -91,6 +95,7 @@ class Monitor:
             report_dir: Folder of the per-window HTML/JSON reports (none when None).
             eval_windows: How many recent windows the performance figure covers.
             seed: Seed of the model.
+            min_rows: A window with fewer rows is refused (:class:`SmallSampleError`).
         """
         data.validate_frame(reference, source="reference", require_target=True)
         if eval_windows < 1:
@@ -107,8 +112,21 @@ class Monitor:
         self.drift_share = drift_share
         self.report_dir = Path(report_dir) if report_dir is not None else None
         self.eval_windows = eval_windows
+        self.min_rows = min_rows
         self.log = PredictionLog()
         self.index = 0
+
+    def restore(self, state: FolderState) -> None:
+        """Carry on from a saved state: the window count and the policy's streak and
+        cooldown (so a re-run of the same folder requests nothing twice)."""
+        self.index = state.index
+        self.policy.restore(state.streak, state.last_request)
+
+    def save(self, state: FolderState) -> None:
+        """Record the window count and the policy's state in ``state`` (and on disk)."""
+        state.index = self.index
+        state.streak, state.last_request = self.policy.snapshot()
+        state.save()
 
     @classmethod
     def from_settings(
@@ -136,6 +154,7 @@ class Monitor:
             drift_share=settings.drift_share,
             report_dir=out_dir / "reports",
             seed=settings.seed,
+            min_rows=settings.min_window_rows,
         )
 
     def add_labels(self, labels: pd.DataFrame) -> int:
@@ -155,6 +174,7 @@ class Monitor:
             drift_share=self.drift_share,
             out_dir=self.report_dir,
             name=window.name,
+            min_rows=self.min_rows,
         )
         ids = (
             features[ID_COLUMN].astype(str)
@@ -226,31 +246,132 @@ def scenario_stream(
         )
 
 
-def folder_stream(
-    folder: Path | str, *, follow: bool = False, poll: float = 2.0
-) -> Iterator[Window | pd.DataFrame]:
-    """CSV files of ``folder`` in name order: windows, and ``*.labels.csv`` label deliveries.
+@dataclass
+class FolderState:
+    """What a folder monitor has done, kept in a JSON file between runs.
 
-    Yields a :class:`Window` for a batch file and a DataFrame for a labels file. With
-    ``follow`` it keeps polling for new files (a deployment's mode) until interrupted.
+    Attributes:
+        path: The state file.
+        files: Content digest (sha256) of every file analysed or delivered, by file name.
+        index: Windows analysed so far (the next window's number).
+        streak: The policy's drifted windows in a row.
+        last_request: The window of the last retrain request (cooldown), or None.
+    """
+
+    path: Path
+    files: dict[str, str] = field(default_factory=dict)
+    index: int = 0
+    streak: int = 0
+    last_request: int | None = None
+
+    @classmethod
+    def load(cls, path: Path) -> FolderState:
+        """The saved state, or a fresh one when ``path`` does not exist.
+
+        Raises:
+            DataError: The file exists but is not a state this version wrote.
+        """
+        if not path.exists():
+            return cls(path)
+        try:
+            doc = json.loads(path.read_text())
+            return cls(path, dict(doc["files"]), int(doc["index"]), int(doc["streak"]),
+                       doc["last_request"])  # fmt: skip
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DataError(f"{path}: not a driftwatch state file ({exc}); move it away") from None
+
+    def save(self) -> None:
+        """Write atomically (a crash leaves the old or the new state, whole)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        doc = {"files": self.files, "index": self.index, "streak": self.streak,
+               "last_request": self.last_request}  # fmt: skip
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(doc, indent=1))
+        tmp.replace(self.path)
+
+    def done(self, digest: str) -> bool:
+        return digest in self.files.values()
+
+
+@dataclass(frozen=True)
+class FolderEvent:
+    """What happened to one file of a watched folder.
+
+    ``kind``: ``window`` (analysed: ``result`` is set), ``labels`` (joined), ``skipped``
+    (analysed by an earlier run), ``small`` (too few rows: not analysed) or ``quarantined``
+    (unreadable or invalid: moved to ``quarantine/`` with the reason beside it).
+    """
+
+    kind: str
+    name: str
+    detail: str = ""
+    result: WindowResult | None = None
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def quarantine(path: Path, reason: str) -> Path:
+    """Move ``path`` into ``quarantine/`` beside it, with ``<name>.reason.txt``."""
+    target_dir = path.parent / "quarantine"
+    target_dir.mkdir(exist_ok=True)
+    target = target_dir / path.name
+    path.replace(target)
+    (target_dir / f"{path.name}.reason.txt").write_text(reason + "\n")
+    logger.warning("quarantined %s: %s", path.name, reason)
+    return target
+
+
+def watch_folder(
+    monitor: Monitor,
+    folder: Path | str,
+    state: FolderState,
+    *,
+    follow: bool = False,
+    poll: float = 2.0,
+) -> Iterator[FolderEvent]:
+    """Analyse the CSV files of ``folder`` in name order, remembering what is done.
+
+    A batch file is a window; a ``*.labels.csv`` file delivers labels. A file analysed by an
+    earlier run (same content) is skipped, and the policy carries on from its saved streak
+    and cooldown, so a re-run requests no retrain twice. One bad file does not stop the
+    monitor: it is moved to ``quarantine/`` with its reason. A window with too few rows is
+    recorded and left alone. With ``follow`` it keeps polling until interrupted.
 
     Raises:
-        DataError: The folder does not exist, or a file is not a valid window.
+        DataError: ``folder`` is not a folder.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(f"{folder}: no such folder")
-    seen: set[Path] = set()
+    monitor.restore(state)
     while True:
-        new = sorted(p for p in folder.glob("*.csv") if p not in seen)
-        for path in new:
-            seen.add(path)
-            if path.name.endswith(".labels.csv"):
-                labels = pd.read_csv(path)
-                logger.info("labels from %s: %d rows", path.name, len(labels))
-                yield labels
-            else:
-                yield Window(name=path.stem, features=data.load_csv(path))
+        for path in sorted(folder.glob("*.csv")):
+            try:
+                digest = _digest(path)
+            except OSError:
+                continue  # removed meanwhile
+            if state.done(digest):
+                if not follow:
+                    yield FolderEvent("skipped", path.name, "analysed by an earlier run")
+                continue
+            try:
+                if path.name.endswith(".labels.csv"):
+                    matched = monitor.add_labels(data.load_labels(path))
+                    event = FolderEvent("labels", path.name, f"{matched} predictions labelled")
+                else:
+                    result = monitor.process(Window(name=path.stem, features=data.load_csv(path)))
+                    event = FolderEvent("window", path.name, result=result)
+            except SmallSampleError as exc:
+                event = FolderEvent("small", path.name, str(exc))
+            except DataError as exc:
+                quarantine(path, str(exc))
+                yield FolderEvent("quarantined", path.name, str(exc))
+                continue
+            state.files[path.name] = digest
+            monitor.save(state)
+            yield event
         if not follow:
             return
         time.sleep(poll)

@@ -99,6 +99,14 @@ class RetrainPolicy:
         """Drifted windows in a row so far."""
         return self._streak
 
+    def snapshot(self) -> tuple[int, int | None]:
+        """(streak, window of the last request): what a restart must carry on from."""
+        return self._streak, self._last_request
+
+    def restore(self, streak: int, last_request: int | None) -> None:
+        """Carry on from :meth:`snapshot`'s values."""
+        self._streak, self._last_request = streak, last_request
+
     def in_cooldown(self, window: int) -> bool:
         """Whether a request at ``window`` would be suppressed."""
         return self._last_request is not None and window - self._last_request <= (
