@@ -50,8 +50,15 @@ def test_train_in_one_process_then_show(tmp_path: Path) -> None:
         (["train", "--kill-at-step", "3"], "needs --nproc 2"),
         (["bench", "--workers", "one,two"], "comma-separated integers"),
         (["show", "/nonexistent/run"], "holds no finished run"),
+        (["train", "--nproc", "0"], "--nproc must be 1 to 64, got 0"),
+        (["train", "--nproc", "2", "--kill-at-step", "2", "--kill-rank", "5"],
+         "--kill-rank 5 is not a rank of 2"),
+        (["train", "--nproc", "4", "--global-batch", "62"], "does not split over 4 worker(s)"),
+        (["allreduce", "--nproc", "0"], "--nproc must be 1 to 64, got 0"),
+        (["allreduce", "--sizes-mb", "0"], "--sizes-mb must be sizes in (0, 4096] MB"),
+        (["ray", "--workers", "0"], "--nproc must be 1 to 64, got 0"),
     ],
-)
+)  # fmt: skip
 def test_bad_options_are_one_line_errors(
     args: list[str],
     message: str,

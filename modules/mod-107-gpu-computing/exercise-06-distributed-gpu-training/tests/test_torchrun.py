@@ -75,3 +75,22 @@ def test_a_checkpoint_of_two_ranks_resumes_in_one_process(
     finished = run_in_process(small(epochs=2), folder)
     assert finished.start_step == 8
     assert max_diff(finished.state, reference) < 1e-5
+
+
+def test_an_error_inside_the_ranks_is_shown_in_one_line(
+    tmp_path: Path, small: Callable[..., TrainConfig]
+) -> None:
+    """A config the ranks refuse (here: run.json edited after the launcher's checks) must
+    reach the user whole, not cut to torchrun's summary."""
+    from ddptrain.launch import LOG, rank_error, run_torchrun, worker_env
+
+    out = tmp_path / "bad"
+    out.mkdir()
+    (out / "run.json").write_text(small().model_copy(update={"global_batch": 30}).model_dump_json())
+    module = ["ddptrain.runner", "--config", str(out / "run.json"), "--out", str(out)]
+    code = run_torchrun(module, out, nproc=4, max_restarts=0, env=worker_env(4))
+    assert code != 0
+    message = rank_error(out)
+    assert message is not None, (out / LOG).read_text()[-2000:]
+    assert message.startswith("rank ")
+    assert "ConfigError: global_batch=30 does not split over 4 worker(s)" in message

@@ -98,8 +98,9 @@ def train(
         checkpoint_every=checkpoint_every,
     )
     folder = out or settings.runs_dir / "train"
-    if nproc < 1:
-        raise ConfigError("--nproc must be at least 1")
+    from ddptrain.launch import check_launch
+
+    check_launch(cfg, nproc, kill_at_step=kill_at_step, kill_rank=kill_rank)  # before anything runs
     if nproc == 1:
         if kill_at_step is not None:
             raise ConfigError("--kill-at-step needs --nproc 2 or more (it kills a torchrun rank)")
@@ -158,6 +159,11 @@ def ray_cmd(
         seed=seed,
         checkpoint_every=checkpoint_every,
     )
+    from ddptrain.launch import check_launch
+
+    check_launch(cfg, workers, kill_at_step=kill_at_step, kill_rank=1)  # fit kills worker 1
+    if max_failures < 0:
+        raise ConfigError(f"--max-failures cannot be negative, got {max_failures}")
     folder = (storage or Settings().runs_dir / "ray").resolve()
     ensure_ray()
     with console.status(f"Ray Train: {workers} workers"):

@@ -23,11 +23,13 @@ from typing import Any
 
 from aiinfra_shared.services.base import LOOPBACK, free_port
 from ddptrain.config import TrainConfig
-from ddptrain.engine import read_events
-from ddptrain.errors import LaunchError
+from ddptrain.engine import micro_batch, read_events
+from ddptrain.errors import ConfigError, LaunchError
 from ddptrain.runner import RESULT
 
 LOG = "torchrun.log"
+#: Ranks on one machine: more processes than this only thrash (and each holds a model copy).
+MAX_NPROC = 64
 
 
 @dataclass
@@ -117,6 +119,7 @@ def launch(
     Raises:
         LaunchError: The job failed for good (the log's tail says why) or timed out.
     """
+    check_launch(cfg, nproc, kill_at_step=kill_at_step, kill_rank=kill_rank)
     if fresh and out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -140,9 +143,70 @@ def launch(
     )
     events = read_events(out)
     if code != 0 or not (out / RESULT).exists():
+        cause = rank_error(out)
+        if cause is not None:  # the rank's own words first: a config error must not be cut
+            raise LaunchError(f"torchrun exited with {code}: {cause} (log: {out / LOG})")
         raise LaunchError(f"torchrun exited with {code}; last log lines:\n{log_tail(out)}")
     summary = json.loads((out / RESULT).read_text())
     return Launched(out=out, summary=summary, events=events, seconds=time.monotonic() - started)
+
+
+_RANK_ERROR = re.compile(r"^\[rank(\d+)\]: ([A-Za-z_][\w.]*(?:Error|Exception|Interrupt)): (.+)$")
+
+
+def rank_error(out: Path) -> str | None:
+    """Why the job died, as one line, from the torchrun log: the rank torchrun names as the
+    root cause and its exception (``rank 0: ConfigError: ...``) or its signal (``rank 1:
+    killed by SIGKILL``). None when the log says neither."""
+    path = out / LOG
+    if not path.exists():
+        return None
+    lines = path.read_text(errors="replace").splitlines()
+    errors: dict[str, str] = {}
+    for line in lines:
+        found = _RANK_ERROR.match(line.strip())
+        if found and found.group(1) not in errors:
+            rank, kind, message = found.groups()
+            errors[rank] = f"{kind.rsplit('.', 1)[-1]}: {message}"
+    root_rank = root_code = None
+    if "Root Cause (first observed failure):" in lines:
+        for line in lines[lines.index("Root Cause (first observed failure):") :]:
+            if m := re.match(r"\s*rank\s*:\s*(\d+)", line):
+                root_rank = m.group(1)
+            elif m := re.match(r"\s*exitcode\s*:\s*(-?\d+)", line):
+                root_code = int(m.group(1))
+    if root_rank is not None and root_code is not None and root_code < 0:
+        try:
+            name = signal.Signals(-root_code).name
+        except ValueError:
+            name = f"signal {-root_code}"
+        return f"rank {root_rank}: killed by {name}"
+    if root_rank is not None and root_rank in errors:
+        return f"rank {root_rank}: {errors[root_rank]}"
+    if errors:
+        rank, error = next(iter(errors.items()))
+        return f"rank {rank}: {error}"
+    return None
+
+
+def check_launch(
+    cfg: TrainConfig, nproc: int, *, kill_at_step: int | None = None, kill_rank: int = 1
+) -> None:
+    """What would make a launch fail in every rank, refused before anything starts.
+
+    Raises:
+        ConfigError: ``nproc`` is out of range, ``kill_rank`` is not one of the ranks, or the
+            global batch does not split over ``nproc`` ranks and the accumulation steps.
+    """
+    if not 1 <= nproc <= MAX_NPROC:
+        raise ConfigError(f"--nproc must be 1 to {MAX_NPROC}, got {nproc}")
+    if kill_at_step is not None and nproc == 1:
+        raise ConfigError("--kill-at-step needs --nproc 2 or more (it kills a torchrun rank)")
+    if kill_at_step is not None and not 0 <= kill_rank < nproc:
+        raise ConfigError(f"--kill-rank {kill_rank} is not a rank of {nproc} (0 to {nproc - 1})")
+    if kill_at_step is not None and kill_at_step < 1:
+        raise ConfigError(f"--kill-at-step must be at least 1, got {kill_at_step}")
+    micro_batch(cfg, nproc)
 
 
 def log_tail(out: Path, lines: int = 15) -> str:
@@ -227,10 +291,22 @@ def allreduce_check(
     """
     from ddptrain.collectives import REPORT
 
+    if not 1 <= nproc <= MAX_NPROC:
+        raise ConfigError(f"--nproc must be 1 to {MAX_NPROC}, got {nproc}")
+    try:
+        sizes = [float(x) for x in sizes_mb.split(",") if x.strip()]
+    except ValueError:
+        raise ConfigError(f"--sizes-mb must be numbers with commas, got {sizes_mb!r}") from None
+    if not sizes or not all(0 < x <= 4096 for x in sizes):
+        raise ConfigError(f"--sizes-mb must be sizes in (0, 4096] MB, got {sizes_mb!r}")
+    out.mkdir(parents=True, exist_ok=True)
     (out / REPORT).unlink(missing_ok=True)
     module = ["ddptrain.collectives", "--out", str(out), "--device", device, "--sizes-mb", sizes_mb]
     code = run_torchrun(module, out, nproc=nproc)
     if code != 0 or not (out / REPORT).exists():
+        cause = rank_error(out)
+        if cause is not None:
+            raise LaunchError(f"all-reduce check failed ({code}): {cause} (log: {out / LOG})")
         raise LaunchError(f"all-reduce check failed ({code}):\n{log_tail(out)}")
     report: dict[str, Any] = json.loads((out / REPORT).read_text())
     return report
