@@ -61,6 +61,37 @@ def claim(run_dir: Path, replace: bool) -> None:
         shutil.rmtree(run_dir)
 
 
+def check_capacity(spec: JobSpec, kind: str = "train") -> None:
+    """Refuse a job the connected Ray cluster can never place, before anything starts: Ray
+    would otherwise wait for resources that do not exist, and the workers' start-up would
+    time out minutes later.
+
+    ``train`` needs all workers at once (``num_workers x cpus_per_worker`` CPUs, and one GPU
+    each with ``use_gpu``); ``tune`` needs at least one trial (``cpus_per_worker``).
+
+    Raises:
+        TrainplatError: The cluster has fewer CPUs or GPUs than that.
+    """
+    import ray
+
+    total = ray.cluster_resources()
+    cpus, gpus = float(total.get("CPU", 0)), float(total.get("GPU", 0))
+    s = spec.scaling
+    workers = s.num_workers if kind == "train" else 1
+    need_cpu = workers * s.cpus_per_worker
+    if need_cpu > cpus:
+        raise TrainplatError(
+            f"job {spec.name!r} needs {need_cpu:g} CPUs ({workers} worker(s) x "
+            f"{s.cpus_per_worker:g}); the Ray cluster has {cpus:g}: lower scaling.num_workers "
+            "or scaling.cpus_per_worker, or connect to a bigger cluster"
+        )
+    if s.use_gpu and workers > gpus:
+        raise TrainplatError(
+            f"job {spec.name!r} needs {workers} GPU(s) (one per worker); the Ray cluster has "
+            f"{gpus:g}"
+        )
+
+
 def submit(
     spec: JobSpec, storage: Path, *, tracking_uri: str | None = None, replace: bool = False
 ) -> JobReport:
@@ -73,7 +104,8 @@ def submit(
         replace: Delete an earlier run of the same name instead of refusing.
 
     Raises:
-        TrainplatError: An earlier run of the same name exists and ``replace`` is false.
+        TrainplatError: An earlier run of the same name exists and ``replace`` is false, or
+            the cluster is too small for the job (:func:`check_capacity`).
         JobFailedError: The job failed more than ``max_failures`` times.
     """
     from ray.train import (
@@ -87,6 +119,7 @@ def submit(
 
     from trainplat.loop import read_history, train_loop
 
+    check_capacity(spec, "train")
     storage = storage.resolve()
     run_dir = storage / spec.name
     claim(run_dir, replace)
@@ -195,6 +228,7 @@ def tune(
     t = spec.tune
     storage = storage.resolve()
     name = f"{spec.name}-tune"
+    check_capacity(spec, "tune")
     claim(storage / name, replace)
     callbacks: list[rtune.Callback] = []
     if tracking_uri:
