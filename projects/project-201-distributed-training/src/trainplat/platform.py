@@ -74,7 +74,7 @@ def check_capacity(spec: JobSpec, kind: str = "train") -> None:
     """
     import ray
 
-    total = ray.cluster_resources()
+    total: dict[str, float] = ray.cluster_resources()  # type: ignore[no-untyped-call]
     cpus, gpus = float(total.get("CPU", 0)), float(total.get("GPU", 0))
     s = spec.scaling
     workers = s.num_workers if kind == "train" else 1
