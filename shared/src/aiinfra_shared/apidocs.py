@@ -6,6 +6,10 @@ are left out. :func:`document_framework_errors` adds them to every route that ta
 - 400: the body could not be read at all (bytes that are not UTF-8, not JSON); FastAPI answers
   ``{"detail": "There was an error parsing the body"}``.
 
+It also makes a 405's ``Allow`` header list every method of the path: Starlette names only
+the methods of the first route whose path matched, so a path served by a GET route and a POST
+route answered ``OPTIONS`` with ``Allow: GET``.
+
 Call it after the routes are defined (the document is built on first request).
 """
 
@@ -34,3 +38,25 @@ def document_framework_errors(app: Any, extra: dict[int, dict[str, Any]] | None 
             for status, doc in (extra or {}).items():
                 route.responses.setdefault(status, doc)
     app.openapi_schema = None  # rebuilt with the additions
+    _allow_every_method(app)
+
+
+def _allow_every_method(app: Any) -> None:
+    from fastapi.exception_handlers import http_exception_handler
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+    from starlette.requests import Request
+    from starlette.routing import Match
+
+    async def handler(request: Request, exc: StarletteHTTPException) -> Any:
+        if exc.status_code == 405:
+            scope = dict(request.scope)
+            allowed: set[str] = set()
+            for route in app.router.routes:
+                methods = getattr(route, "methods", None)
+                if methods and route.matches(scope)[0] in (Match.PARTIAL, Match.FULL):
+                    allowed |= set(methods)
+            if allowed:
+                exc.headers = {**(exc.headers or {}), "Allow": ", ".join(sorted(allowed))}
+        return await http_exception_handler(request, exc)
+
+    app.add_exception_handler(StarletteHTTPException, handler)

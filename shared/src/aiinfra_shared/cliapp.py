@@ -132,8 +132,11 @@ def validation_message(exc: ValidationError, env_prefix: str | None = None) -> s
     """
     parts = []
     for error in exc.errors(include_url=False):
-        loc = ".".join(str(p) for p in error.get("loc", ())) or "value"
-        message = str(error.get("msg", "invalid"))
+        loc = ".".join(str(p) for p in error.get("loc", ()))
+        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        if not loc:  # a rule over several fields (a model validator): its message says it all
+            parts.append(message)
+            continue
         text = f"{loc}: {message}"
         if (
             "input" in error

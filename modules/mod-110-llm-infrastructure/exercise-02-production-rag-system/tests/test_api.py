@@ -21,8 +21,15 @@ def corpus_client(corpus_rag: Rag) -> TestClient:
     return TestClient(create_app(corpus_rag))
 
 
-def _upload(client: TestClient, name: str, data: bytes) -> tuple[int, dict]:  # type: ignore[type-arg]
-    response = client.post("/v1/documents", files={"file": (name, data)})
+def _upload(
+    client: TestClient, name: str, data: bytes, *, path: str | None = None, replace: bool = False
+) -> tuple[int, dict]:  # type: ignore[type-arg]
+    response = client.post(
+        "/v1/documents",
+        files={"file": (name, data)},
+        data={"path": path} if path is not None else None,
+        params={"replace": "true"} if replace else None,
+    )
     return response.status_code, response.json()
 
 
@@ -32,8 +39,13 @@ def test_upload_is_idempotent_and_a_change_replaces(client: TestClient) -> None:
     assert body["outcome"] == "added"
     assert body["chunks_written"] >= 1
     doc_id = body["document"]["doc_id"]
-    assert _upload(client, "gannet.md", RUNBOOK)[1]["outcome"] == "unchanged"
-    code, body = _upload(client, "gannet.md", RUNBOOK.replace(b"audit logs", b"billing events"))
+    code, again = _upload(client, "gannet.md", RUNBOOK)
+    assert (code, again["outcome"]) == (200, "unchanged")
+    changed = RUNBOOK.replace(b"audit logs", b"billing events")
+    code, body = _upload(client, "gannet.md", changed)  # another file with the same name
+    assert code == 409, body
+    assert "send a path to keep both" in body["detail"]
+    code, body = _upload(client, "gannet.md", changed, replace=True)
     assert body["outcome"] == "replaced"
     assert body["document"]["doc_id"] == doc_id
     listed = client.get("/v1/documents").json()
@@ -41,6 +53,33 @@ def test_upload_is_idempotent_and_a_change_replaces(client: TestClient) -> None:
     assert listed["documents"][0]["source"] == "gannet.md"
     answer = client.post("/v1/query", json={"question": "What does gannet compact?"}).json()
     assert "billing events" in answer["answer"]
+
+
+def test_two_files_with_one_name_stay_two_documents_with_paths(client: TestClient) -> None:
+    first = _upload(client, "README.md", RUNBOOK, path="gannet/README.md")
+    second = _upload(client, "README.md", b"# Heron\nHeron routes alerts to the pager.\n",
+                     path="heron/README.md")  # fmt: skip
+    assert (first[0], second[0]) == (201, 201)
+    assert first[1]["document"]["doc_id"] != second[1]["document"]["doc_id"]
+    sources = sorted(d["source"] for d in client.get("/v1/documents").json()["documents"])
+    assert sources == ["gannet/README.md", "heron/README.md"]
+    answer = client.post(
+        "/v1/query", json={"question": "What does heron route?",
+                           "filters": {"source": "heron/README.md"}},
+    ).json()  # fmt: skip
+    assert "alerts" in answer["answer"]
+
+
+@pytest.mark.parametrize(
+    ("path", "detail"),
+    [("/etc/README.md", "relative path"), ("a/../../README.md", "relative path"),
+     ("a/README.txt", "must end with the file's suffix"), ("../README.md", "relative path")],
+)  # fmt: skip
+def test_bad_upload_paths_are_refused(client: TestClient, path: str, detail: str) -> None:
+    code, body = _upload(client, "README.md", RUNBOOK, path=path)
+    assert code == 422, body
+    assert detail in str(body["detail"])
+    assert client.get("/v1/documents").json()["count"] == 0
 
 
 def test_folder_parts_of_an_upload_name_are_dropped(client: TestClient) -> None:
@@ -121,6 +160,15 @@ def test_query_filters_by_metadata(corpus_client: TestClient) -> None:
         {"question": "ok?", "k": 21},
         {"question": "ok?", "filters": {"colour": "red"}},
         {"question": "   "},
+        {"question": "ok?", "filters": {"page": "1"}},  # a string would match nothing
+        {"question": "ok?", "filters": {"page": 0}},
+        {"question": "ok?", "filters": {"kind": "docx"}},
+        {"question": "ok?", "filters": {"source": 3}},
+        {"question": "ok?", "rerank": 0},
+        {"question": "ok?", "mmr": "yes"},
+        {"question": "ok?", "k": 2.5},
+        {"question": "ok?", "k": "3"},
+        {"question": "ok?", "colour": "red"},
     ],
 )
 def test_bad_queries_get_422(corpus_client: TestClient, payload: dict) -> None:  # type: ignore[type-arg]

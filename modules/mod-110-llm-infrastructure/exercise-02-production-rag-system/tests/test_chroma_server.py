@@ -48,7 +48,9 @@ def test_replicas_share_documents_through_the_server(
     assert hits[0].doc.metadata["source"] == "gannet.md"
     changed = RUNBOOK.replace(b"audit logs", b"billing events")
     assert (
-        api_b.post("/v1/documents", files={"file": ("gannet.md", changed)}).json()["outcome"]
+        api_b.post(
+            "/v1/documents", files={"file": ("gannet.md", changed)}, params={"replace": "true"}
+        ).json()["outcome"]
         == "replaced"
     )
     assert "billing events" in a.ask("What does gannet compact?").answer

@@ -12,14 +12,23 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
-from fastapi import FastAPI, File, HTTPException, UploadFile
+from fastapi import FastAPI, File, Form, HTTPException, Query, Response, UploadFile
 from prometheus_client import Counter
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from aiinfra_shared.apidocs import document_framework_errors
+from aiinfra_shared.jsontypes import JsonBool, NumberOnly
 from aiinfra_shared.metrics import instrument_app, latency_histogram, new_registry
-from ragkit.errors import GeneratorError, RagkitError, UnknownDocumentError, UnsupportedFileError
+from ragkit.errors import (
+    DocumentConflictError,
+    GeneratorError,
+    RagkitError,
+    UnknownDocumentError,
+    UnsupportedFileError,
+)
+from ragkit.filters import Filters
 from ragkit.rag import Rag
 
 #: The largest upload accepted (bytes); bigger ones get 413 before anything is parsed.
@@ -29,15 +38,17 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 class QueryIn(BaseModel):
     """A question and how to retrieve for it."""
 
+    model_config = ConfigDict(extra="forbid")
+
     question: str = Field(min_length=1, max_length=2000)
     mode: Literal["dense", "sparse", "hybrid"] = "hybrid"
-    k: int | None = Field(default=None, ge=1, le=20)
-    filters: dict[Literal["source", "kind", "section", "page", "doc_id"], str | int] = Field(
-        default_factory=dict,
-        description="Exact metadata matches, e.g. {'kind': 'pdf'} or {'source': 'a.md'}.",
+    k: Annotated[int, Field(ge=1, le=20), NumberOnly] | None = None
+    filters: Filters = Field(
+        default_factory=Filters,
+        description="Exact metadata matches, e.g. {'kind': 'pdf'} or {'page': 2}.",
     )
-    mmr: bool = False
-    rerank: bool = True
+    mmr: JsonBool = False
+    rerank: JsonBool = True
 
 
 class IndexCollector(Collector):
@@ -102,7 +113,7 @@ def create_app(rag: Rag) -> FastAPI:
                 body.question,
                 mode=body.mode,
                 k=body.k,
-                filters=dict(body.filters),
+                filters=body.filters.as_dict(),
                 mmr=body.mmr,
                 rerank=body.rerank,
             )
@@ -121,19 +132,43 @@ def create_app(rag: Rag) -> FastAPI:
         docs = rag.documents()
         return {"documents": docs, "count": len(docs)}
 
-    @app.post("/v1/documents", status_code=201)
-    async def upload(file: Annotated[UploadFile, File(description="PDF, Markdown, HTML or text")],
-                     ) -> dict[str, Any]:  # fmt: skip
-        """Upload one file and ingest it (same name again: replaced if changed)."""
+    @app.post(
+        "/v1/documents",
+        status_code=201,
+        responses={
+            200: {"description": "Same content as the stored document: nothing changed."},
+            409: {"description": "A different document has this name or path (see `replace`)."},
+            413: {"description": f"Larger than {MAX_UPLOAD_BYTES} bytes."},
+            415: {"description": "A file type no loader reads."},
+            422: {"description": "Unreadable or empty file, or a bad name or path."},
+        },
+    )
+    async def upload(
+        file: Annotated[UploadFile, File(description="PDF, Markdown, HTML or text")],
+        response: Response,
+        path: Annotated[
+            str | None,
+            Form(max_length=300, description="The document's path in your tree, e.g. "
+                 "'guides/README.md': two files with one name stay two documents."),
+        ] = None,
+        replace: Annotated[
+            bool, Query(description="Replace a different document with the same path.")
+        ] = False,
+    ) -> dict[str, Any]:  # fmt: skip
+        """Upload one file and ingest it. Its key is ``path`` when given, else its file name;
+        the same key with other content is refused (409) unless ``replace=true``."""
         data = await file.read(MAX_UPLOAD_BYTES + 1)
         if len(data) > MAX_UPLOAD_BYTES:
             ingested.labels("too_large").inc()
             raise HTTPException(413, f"upload larger than {MAX_UPLOAD_BYTES} bytes")
         try:
-            report, doc_id = rag.ingest_upload(file.filename, data)
+            report, doc_id = rag.ingest_upload(file.filename, data, path=path, replace=replace)
         except UnsupportedFileError as exc:
             ingested.labels("unsupported").inc()
             raise HTTPException(415, str(exc)) from None
+        except DocumentConflictError as exc:
+            ingested.labels("conflict").inc()
+            raise HTTPException(409, str(exc)) from None
         except RagkitError as exc:
             ingested.labels("invalid").inc()
             raise HTTPException(422, str(exc)) from None
@@ -142,10 +177,12 @@ def create_app(rag: Rag) -> FastAPI:
             raise HTTPException(422, report.failed[0][1])
         outcome = "added" if report.added else "replaced" if report.replaced else "unchanged"
         ingested.labels(outcome).inc()
+        if outcome == "unchanged":
+            response.status_code = 200
         record = next(d for d in rag.documents() if d["doc_id"] == doc_id)
         return {"outcome": outcome, "document": record, "chunks_written": report.chunks_written}
 
-    @app.delete("/v1/documents/{doc_id}")
+    @app.delete("/v1/documents/{doc_id}", responses={404: {"description": "No such document."}})
     def delete(doc_id: str) -> dict[str, Any]:
         """Remove a document and all of its chunks."""
         try:
@@ -154,4 +191,5 @@ def create_app(rag: Rag) -> FastAPI:
             raise HTTPException(404, str(exc)) from None
         return {"deleted": record.doc_id, "source": record.source, "chunks": len(record.chunk_ids)}
 
+    document_framework_errors(app)
     return app

@@ -51,7 +51,11 @@ def parse_filters(pairs: list[str] | None) -> dict[str, Any]:
     Raises:
         RagkitError: A pair without ``=`` or with an unknown key.
     """
-    allowed = ("source", "kind", "section", "page", "doc_id")
+    from pydantic import ValidationError
+
+    from ragkit.filters import Filters
+
+    allowed = tuple(Filters.model_fields)
     filters: dict[str, Any] = {}
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
@@ -59,8 +63,17 @@ def parse_filters(pairs: list[str] | None) -> dict[str, Any]:
             raise RagkitError(
                 f"bad filter {pair!r}: use key=value with key in {', '.join(allowed)}"
             )
-        filters[key] = int(value) if value.isdigit() else value
-    return filters
+        if key == "page":
+            if not value.isdigit():
+                raise RagkitError(f"bad filter {pair!r}: page is a number")
+            filters[key] = int(value)
+        else:
+            filters[key] = value
+    try:
+        return Filters.model_validate(filters).as_dict()
+    except ValidationError as exc:
+        problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
+        raise RagkitError(f"bad filter: {problems}") from None
 
 
 @app.command()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from pydantic import Field, model_validator
+
 from aiinfra_shared.config import AiinfraSettings, settings_config
 
 
@@ -39,15 +41,27 @@ class RagSettings(AiinfraSettings):
     data_dir: Path = _default_data_dir()
     collection: str = "ragkit"
     chroma_url: str | None = None
-    chunk_size: int = 500
-    chunk_overlap: int = 80
-    k: int = 4
-    fetch_k: int = 20
-    rrf_k: int = 60
-    min_similarity: float = 0.3
+    chunk_size: int = Field(500, ge=50, le=20_000)
+    chunk_overlap: int = Field(80, ge=0, le=10_000)
+    k: int = Field(4, ge=1, le=50)
+    fetch_k: int = Field(20, ge=1, le=1_000)
+    rrf_k: int = Field(60, ge=1, le=10_000)
+    min_similarity: float = Field(0.3, ge=-1, le=1, allow_inf_nan=False)
     generator: Literal["extractive", "smollm2"] = "extractive"
     llm_url: str | None = None
     llm_model: str = "default"
     llm_api_key: str = "not-needed"
     host: str = "127.0.0.1"
-    port: int = 8610
+    port: int = Field(8610, ge=1, le=65_535)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RagSettings:
+        """Settings that are fine alone but not together (every command would crash later)."""
+        if self.chunk_overlap >= self.chunk_size // 2:
+            raise ValueError(
+                f"chunk_overlap ({self.chunk_overlap}) must be less than half of chunk_size "
+                f"({self.chunk_size}): each chunk must move the window forward"
+            )
+        if self.fetch_k < self.k:
+            raise ValueError(f"fetch_k ({self.fetch_k}) must be at least k ({self.k})")
+        return self

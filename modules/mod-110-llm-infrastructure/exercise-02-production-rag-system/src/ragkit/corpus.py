@@ -123,8 +123,29 @@ def write_handbook_pdf(path: Path) -> None:
     pdf.output(str(path))
 
 
+def _fix_fact(s: Service) -> str:
+    """The part of a fix an answer must state (its first instruction)."""
+    return s.fix.split(";")[0].split(" and ")[0]
+
+
+def _service_facts(s: Service, section: str) -> tuple[str, list[str]]:
+    """The reference answer and key facts of a question about ``section`` of ``s``."""
+    deps = list(s.depends_on) or ["no other Lumen service"]
+    return {
+        "Ownership and on-call": (f"{s.name} is owned by the {s.team} team.", [s.team]),
+        "Service level objectives": (
+            f"The p99 latency objective of {s.name} is {s.p99_ms} milliseconds.",
+            [f"{s.p99_ms} milliseconds"],
+        ),
+        "Dependencies": (f"{s.name} depends on {', '.join(deps)}.", deps),
+        "Common failures": (f"{s.fix[0].upper()}{s.fix[1:]}.", [_fix_fact(s)]),
+        "Purpose": (f"The {s.name} service {s.purpose}.", [s.name]),
+    }[section]
+
+
 def questions() -> list[dict[str, object]]:
-    """The evaluation set: question, gold source (relative path) and gold section or page."""
+    """The evaluation set: question, gold source (relative path), gold section or page, a
+    reference answer and the key facts a correct answer states."""
     out: list[dict[str, object]] = []
     templates = (
         ("Which team owns {name}?", "Ownership and on-call"),
@@ -132,21 +153,60 @@ def questions() -> list[dict[str, object]]:
         ("What does {name} depend on?", "Dependencies"),
         ("What should I do when {failure} in {name}?", "Common failures"),
     )
+    by_file = {service_file(s): s for s in SERVICES}
     for i, s in enumerate(SERVICES):
         template, section = templates[i % len(templates)]
         question = template.format(name=s.name, failure=s.failure)
-        out.append({"question": question, "source": service_file(s), "section": section})
+        answer, facts = _service_facts(s, section)
+        out.append({"question": question, "source": service_file(s), "section": section,
+                    "answer": answer, "facts": facts})  # fmt: skip
         # A paraphrase without the service's name: only its meaning can find it.
         if i % 2 == 0:
+            answer, facts = _service_facts(s, "Purpose")
             out.append(
                 {
                     "question": f"Which service {s.purpose.split(' and ')[0]}?",
                     "source": service_file(s),
                     "section": "Purpose",
+                    "answer": answer,
+                    "facts": facts,
                 }
             )
     out += [dict(q) for q in _DATA["policy_questions"]]
-    out += [dict(q) for q in _DATA["paraphrase_questions"]]
+    for q in _DATA["paraphrase_questions"]:
+        answer, facts = _service_facts(by_file[q["source"]], q["section"])
+        out.append({**q, "answer": answer, "facts": facts})
+    return out
+
+
+def hard_questions() -> list[dict[str, object]]:
+    """Questions whose answer is not in the chunk that best matches the question.
+
+    - two hops: "Which team owns the first dependency of kestrel?" matches kestrel's
+      Dependencies chunk; the answer is in heron's runbook;
+    - comparisons: "Which has the lower p99 latency objective, A or B?" needs two runbooks.
+
+    The gold source is the runbook that holds the answer (for the comparison: the winner's).
+    """
+    by_name = {s.name: s for s in SERVICES}
+    out: list[dict[str, object]] = []
+    with_deps = [s for s in SERVICES if s.depends_on][:8]
+    for s in with_deps:
+        dep = by_name[s.depends_on[0]]
+        out.append({
+            "question": f"Which team owns the first service that {s.name} depends on?",
+            "source": service_file(dep), "section": "Ownership and on-call",
+            "answer": f"{dep.name}, owned by the {dep.team} team.", "facts": [dep.team],
+        })  # fmt: skip
+    pairs = [(a, b) for a, b in zip(SERVICES[::2], SERVICES[1::2], strict=False)
+             if a.p99_ms != b.p99_ms][:8]  # fmt: skip
+    for a, b in pairs:
+        fast = a if a.p99_ms < b.p99_ms else b
+        out.append({
+            "question": f"Which has the lower p99 latency objective, {a.name} or {b.name}?",
+            "source": service_file(fast), "section": "Service level objectives",
+            "answer": f"{fast.name} ({fast.p99_ms} milliseconds).", "facts": [fast.name],
+        })  # fmt: skip
     return out
 
 
@@ -177,4 +237,7 @@ def write_corpus(dest: Path) -> list[Path]:
     write_handbook_pdf(handbook)
     written.append(handbook)
     (dest / "questions.yaml").write_text(yaml.safe_dump(questions(), sort_keys=False, width=100))
+    (dest / "hard-questions.yaml").write_text(
+        yaml.safe_dump(hard_questions(), sort_keys=False, width=100)
+    )
     return written

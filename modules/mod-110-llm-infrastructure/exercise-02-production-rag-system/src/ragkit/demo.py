@@ -11,7 +11,16 @@ from rich.table import Table
 
 from ragkit.corpus import write_corpus
 from ragkit.errors import RagkitError
-from ragkit.evaluate import ModeScores, as_rows, evaluate, faithfulness, load_questions, plot
+from ragkit.evaluate import (
+    Correctness,
+    ModeScores,
+    as_rows,
+    correctness,
+    evaluate,
+    faithfulness,
+    load_questions,
+    plot,
+)
 from ragkit.rag import Rag
 from ragkit.ui import ingest_with_progress, open_rag, print_answer, print_report, rag_settings
 
@@ -36,19 +45,37 @@ def print_scores(console: Console, scores: list[ModeScores], questions: int) -> 
     console.print(table)
 
 
+def print_correctness(console: Console, sets: list[tuple[str, Correctness | None]]) -> None:
+    """Answer correctness per question set: are the answers right, not just grounded?"""
+    table = Table(title="answer correctness (against reference answers)")
+    for column in ("question set", "answered", "token F1", "facts stated", "all facts"):
+        table.add_column(column, justify="left" if column == "question set" else "right")
+    for name, c in sets:
+        if c is not None:
+            table.add_row(name, f"{c.answered}/{c.total}", f"{c.f1:.3f}",
+                          f"{c.fact_recall:.3f}", f"{c.exact:.3f}")  # fmt: skip
+    console.print(table)
+
+
 def score_and_report(console: Console, rag: Rag, questions_file: Path, *, k: int,
                      out: Path) -> list[ModeScores]:  # fmt: skip
     """Evaluate every mode and the answers' citations; print, and write JSON and PNG to out."""
     questions = load_questions(questions_file)
-    with console.status(f"scoring 3 retrieval modes and {len(questions)} answers"):
+    hard_file = questions_file.with_name("hard-questions.yaml")
+    hard = load_questions(hard_file) if hard_file.is_file() else []
+    with console.status(f"scoring 3 retrieval modes and {len(questions) + len(hard)} answers"):
         scores = evaluate(rag.retriever, questions, k=k)
         faith = faithfulness(rag.retriever, rag.generator, questions)
+        right = correctness(rag.retriever, rag.generator, questions)
+        hard_right = correctness(rag.retriever, rag.generator, hard) if hard else None
+        hard_scores = evaluate(rag.retriever, hard, k=k) if hard else []
     print_scores(console, scores, len(questions))
     console.print(
         f"answers ({rag.generator.mode}): {faith.answered}/{faith.total} answered; "
         f"{faith.cited_only_retrieved} cite only retrieved chunks; "
         f"{faith.cited_gold} cite the gold passage; {faith.grounded} grounded"
     )
+    print_correctness(console, [("questions.yaml", right), ("hard-questions.yaml", hard_right)])
     out.mkdir(parents=True, exist_ok=True)
     png = plot(scores, out / "retrieval.png")
     report = {
@@ -57,6 +84,12 @@ def score_and_report(console: Console, rag: Rag, questions_file: Path, *, k: int
         "modes": as_rows(scores),
         "misses": {s.mode: s.misses for s in scores},
         "faithfulness": vars(faith),
+        "correctness": vars(right),
+        "hard": {
+            "questions": len(hard),
+            "modes": as_rows(hard_scores),
+            "correctness": vars(hard_right) if hard_right else None,
+        },
         "generator": rag.generator.mode,
     }
     (out / "eval.json").write_text(json.dumps(report, indent=2))

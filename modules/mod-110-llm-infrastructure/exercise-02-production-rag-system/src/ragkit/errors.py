@@ -23,3 +23,7 @@ class UnknownDocumentError(RagkitError):
 
 class GeneratorError(RagkitError):
     """The language model endpoint failed or is unreachable."""
+
+
+class DocumentConflictError(RagkitError):
+    """An upload's key names a stored document with other content (and replace was off)."""

@@ -1,5 +1,10 @@
-"""Retrieval quality on the shipped question set: hit@k, MRR and nDCG@k per mode, plus a
-faithfulness check of the answers (every citation points at a retrieved chunk).
+"""Retrieval quality on the shipped question set: hit@k, MRR and nDCG@k per mode; a
+faithfulness check of the answers (every citation points at a retrieved chunk); and answer
+correctness against reference answers (token F1, and whether every key fact is stated).
+
+Grounding alone cannot fail an extractive answer (its sentences are copied from the chunks),
+and a copied sentence from the wrong runbook is grounded and wrong. Correctness is what says
+so: the answer is compared with the question's reference answer and key facts.
 
 A hit is relevant when it comes from the gold source and, where the question names one, the
 gold section (case-insensitive) or PDF page. Each question has one gold passage, so gains are
@@ -9,6 +14,8 @@ binary and only the first relevant hit counts: nDCG@k = 1 / log2(rank + 1).
 from __future__ import annotations
 
 import math
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +35,8 @@ class Question:
     source: str
     section: str | None = None
     page: int | None = None
+    answer: str | None = None
+    facts: tuple[str, ...] = ()
 
     def relevant(self, hit: Hit) -> bool:
         """Whether ``hit`` is (part of) the gold passage."""
@@ -43,7 +52,82 @@ class Question:
 
 def load_questions(path: Path) -> list[Question]:
     """``questions.yaml``: a list of {question, source, section?, page?}."""
-    return [Question(**row) for row in yaml.safe_load(path.read_text())]
+    rows = yaml.safe_load(path.read_text())
+    return [Question(**{**row, "facts": tuple(row.get("facts") or ())}) for row in rows]
+
+
+_ARTICLES = {"a", "an", "the"}
+
+
+def normalize(text: str) -> list[str]:
+    """Tokens for comparing answers: lowercase, citation markers, punctuation and articles
+    dropped (as SQuAD's evaluation does)."""
+    text = re.sub(r"\[\d+\]", " ", text.lower())
+    text = re.sub(r"[^\w\s:.-]|(?<!\d)[.:-]|[.:-](?!\d)", " ", text)
+    return [t for t in text.split() if t not in _ARTICLES]
+
+
+def token_f1(answer: str, reference: str) -> float:
+    """Token-overlap F1 of an answer and a reference answer."""
+    got, want = normalize(answer), normalize(reference)
+    if not got or not want:
+        return float(got == want)
+    common = sum((Counter(got) & Counter(want)).values())
+    if common == 0:
+        return 0.0
+    precision, recall = common / len(got), common / len(want)
+    return 2 * precision * recall / (precision + recall)
+
+
+def facts_stated(answer: str, facts: tuple[str, ...]) -> float:
+    """Share of the key facts the answer states (each as a phrase, after normalising)."""
+    if not facts:
+        return 1.0
+    said = " ".join(normalize(answer))
+    return sum(" ".join(normalize(f)) in said for f in facts) / len(facts)
+
+
+@dataclass
+class Correctness:
+    """How right the answers are, against reference answers.
+
+    Attributes:
+        f1: Mean token F1 against the reference answers (answers of "I don't know" count 0).
+        fact_recall: Mean share of key facts stated.
+        exact: Share of answers that state every key fact.
+        answered: Questions answered at all.
+        total: Questions with a reference.
+        wrong: The questions whose answer missed a key fact.
+    """
+
+    f1: float
+    fact_recall: float
+    exact: float
+    answered: int
+    total: int
+    wrong: list[str] = field(default_factory=list)
+
+
+def correctness(
+    retriever: Retriever, generator: Generator, questions: list[Question], *, mode: Mode = "hybrid"
+) -> Correctness:
+    """Answer every question that has a reference and score the answers."""
+    scored = [q for q in questions if q.answer or q.facts]
+    f1 = recall = exact = 0.0
+    answered = 0
+    wrong = []
+    for q in scored:
+        answer = ask(retriever, generator, q.question, mode=mode)
+        text = answer.answer if answer.answered else ""
+        answered += answer.answered
+        f1 += token_f1(text, q.answer or " ".join(q.facts))
+        stated = facts_stated(text, q.facts)
+        recall += stated
+        exact += stated == 1.0
+        if stated < 1.0:
+            wrong.append(q.question)
+    n = len(scored) or 1
+    return Correctness(f1 / n, recall / n, exact / n, answered, len(scored), wrong)
 
 
 def first_relevant(question: Question, hits: list[Hit]) -> int | None:

@@ -37,6 +37,9 @@ if TYPE_CHECKING:
     from langchain_chroma import Chroma
 
 
+#: The shipped corpus's evaluation sets: skipped when a folder is ingested.
+QUESTION_SETS = frozenset({"questions.yaml", "hard-questions.yaml"})
+
 #: ``progress(source, done, total)``, called after each file of an ingestion.
 Progress = Callable[[str, int, int], None]
 
@@ -259,7 +262,7 @@ class Index:
                 report.failed.append((str(root), "no such file or folder"))
             elif root.is_dir():
                 for file in sorted(p for p in root.rglob("*") if p.is_file()):
-                    if file.name != "questions.yaml":  # the shipped corpus's evaluation set
+                    if file.name not in QUESTION_SETS:  # the shipped corpus's evaluation sets
                         todo.append((file, file.relative_to(root).as_posix()))
             else:
                 todo.append((root, root.name))

@@ -8,6 +8,7 @@ generator (possibly a slow LLM call) runs outside the lock.
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 import threading
 from collections.abc import Iterable
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ragkit.config import RagSettings
-from ragkit.errors import RagkitError
+from ragkit.errors import DocumentConflictError, RagkitError
 from ragkit.generate import Generator, make_generator
 from ragkit.index import DocRecord, Index, IngestReport, Progress, doc_id_for
 from ragkit.loaders import kind_of
@@ -38,6 +39,25 @@ def upload_name(name: str | None) -> str:
     return cleaned
 
 
+def upload_path(path: str, filename: str) -> str:
+    """A document path from a client: relative, POSIX, no ``..``, ending like the file.
+
+    Raises:
+        RagkitError: Anything else.
+    """
+    cleaned = path.replace("\\", "/").strip()
+    parts = [p for p in cleaned.split("/") if p not in ("", ".")]
+    if not parts or cleaned.startswith("/") or ".." in parts or any(":" in p for p in parts):
+        raise RagkitError(f"path {path!r} must be a relative path such as guides/{filename}")
+    if Path(parts[-1]).suffix.lower() != Path(filename).suffix.lower():
+        raise RagkitError(f"path {path!r} must end with the file's suffix ({filename})")
+    return "/".join(parts)
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 class Rag:
     """Ingest, delete, list and ask, over one persistent index."""
 
@@ -56,25 +76,47 @@ class Rag:
         with self.lock:
             return self.index.ingest(list(paths), progress)
 
-    def ingest_upload(self, name: str | None, data: bytes) -> tuple[IngestReport, str]:
-        """One uploaded file, keyed by its name: uploading ``a.md`` again replaces ``a.md``.
+    def ingest_upload(
+        self, name: str | None, data: bytes, *, path: str | None = None, replace: bool = True
+    ) -> tuple[IngestReport, str]:
+        """One uploaded file, keyed by ``path`` (a relative path in the sender's tree) or,
+        without one, by its file name.
+
+        Args:
+            name: The upload's file name (its suffix picks the loader).
+            data: The bytes.
+            path: The document's path, e.g. ``guides/README.md``; two files named alike stay
+                two documents when their paths differ.
+            replace: Replace a stored document with the same key and other content; when
+                false that is a :class:`DocumentConflictError`. The same content is always
+                "unchanged".
 
         Returns:
             What happened, and the document's id.
 
         Raises:
-            RagkitError: No usable name.
+            RagkitError: No usable name, or a path that is absolute, climbs out with ``..`` or
+                has another suffix than the file.
             UnsupportedFileError: A suffix no loader reads (checked before anything is written).
+            DocumentConflictError: See ``replace``.
         """
         filename = upload_name(name)
+        source = upload_path(path, filename) if path is not None else filename
         kind_of(Path(filename))
-        with tempfile.TemporaryDirectory(prefix="ragkit-upload-") as tmp:
-            path = Path(tmp) / filename
-            path.write_bytes(data)
-            key = f"upload:{filename}"
-            with self.lock:
-                report = self.index.ingest_file(path, source=filename, key=key)
-        return report, doc_id_for(key)
+        key = f"upload:{source}"
+        doc_id = doc_id_for(key)
+        with self.lock:
+            stored = self.index.docs.get(doc_id)
+            if stored is not None and not replace and stored.sha256 != sha256_hex(data):
+                raise DocumentConflictError(
+                    f"a different document {source!r} is stored (doc_id {doc_id}); send a "
+                    "path to keep both, or replace=true to replace it"
+                )
+            with tempfile.TemporaryDirectory(prefix="ragkit-upload-") as tmp:
+                file = Path(tmp) / filename
+                file.write_bytes(data)
+                report = self.index.ingest_file(file, source=source, key=key)
+        return report, doc_id
 
     def delete(self, doc_id: str) -> DocRecord:
         """Remove a document; see :meth:`Index.delete`."""
