@@ -104,8 +104,29 @@ def test_hybrid_beats_the_worst_single_retriever_on_the_shipped_set(
 
 
 def test_bm25_finds_matches_in_a_one_chunk_index() -> None:
-    from ragkit.retrieval import LuceneBM25
+    """Lucene's IDF stays positive for a term in every chunk (classic BM25's goes negative)."""
+    from langchain_core.documents import Document
+    from ragkit.retrieval import SparseIndex
 
-    bm25 = LuceneBM25([tokens("the gannet service compacts audit logs")])
-    assert bm25.get_scores(tokens("what does gannet compact?"))[0] > 0
-    assert bm25.get_scores(tokens("unrelated words"))[0] == 0
+    index = SparseIndex([Document(page_content="the gannet service compacts audit logs")])
+    assert index.scores(tokens("what does gannet compact?"))[0] > 0
+    assert index.scores(tokens("unrelated words"))[0] == 0
+    assert index.df == {"gannet": 1, "service": 1, "compact": 1, "audit": 1, "log": 1}
+
+
+def test_sparse_scores_only_matching_chunks_and_filters_mask_them() -> None:
+    from langchain_core.documents import Document
+    from ragkit.retrieval import SparseIndex
+
+    chunks = [
+        Document(page_content="gannet compacts audit logs", metadata={"kind": "markdown"}),
+        Document(page_content="heron stores models", metadata={"kind": "pdf"}),
+        Document(page_content="gannet gannet runs nightly", metadata={"kind": "pdf"}),
+    ]
+    index = SparseIndex(chunks)
+    scores = index.scores(tokens("gannet"))
+    assert scores[1] == 0
+    assert scores[2] > scores[0] > 0  # more occurrences, higher score
+    masked = index.scores(tokens("gannet"), {"kind": "markdown"})
+    assert masked[0] == scores[0]
+    assert masked[2] == 0

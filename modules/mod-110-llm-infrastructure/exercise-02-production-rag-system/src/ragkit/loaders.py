@@ -96,7 +96,7 @@ _MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 
 def _markdown(text: str) -> list[Section]:
     out: list[Section] = []
-    heading, lines = "", []
+    heading, lines = "", list[str]()
     in_code = False
     for line in text.splitlines():
         if line.lstrip().startswith("```"):
@@ -119,7 +119,7 @@ def _html(text: str) -> list[Section]:
         tag.decompose()
     root = soup.body or soup
     out: list[Section] = []
-    heading, parts = "", []
+    heading, parts = "", list[str]()
     for element in root.find_all(["h1", "h2", "h3", "p", "li", "pre", "td"]):
         if element.name in {"h1", "h2", "h3"}:
             out.append(Section(text="\n".join(parts).strip(), heading=heading))
@@ -133,7 +133,7 @@ def _html(text: str) -> list[Section]:
 def _plain(text: str) -> list[Section]:
     lines = text.splitlines()
     out: list[Section] = []
-    heading, body = "", []
+    heading, body = "", list[str]()
     i = 0
     while i < len(lines):
         line = lines[i].rstrip()

@@ -1,5 +1,16 @@
 """Retrieval: dense (Chroma), sparse (BM25), hybrid by reciprocal rank fusion, MMR, re-ranking.
 
+Where the time goes, and what is done about it (``benchmarks/bench_rag.py`` measures it):
+
+- the query embedding (MiniLM on the CPU) is the largest cost of a dense search: it is
+  computed once per question and cached (the re-ranker needs it again);
+- BM25 is an inverted index (``bm25s``: a sparse term x chunk matrix of precomputed scores),
+  so a query touches only the chunks that contain its terms instead of scoring every chunk
+  in Python; metadata filters are a weight mask over the same scores;
+- hybrid runs the dense and the sparse search at once (torch and numpy release the GIL);
+- the re-ranker reads the stored vectors of sparse-only hits from Chroma instead of
+  embedding their text again.
+
 Re-ranking is a heuristic, and says so: no cross-encoder model can be had offline here (none is
 shipped in a PyPI wheel the way all-MiniLM-L6-v2 is). It scores each candidate by how many of
 the question's content words it contains, plus its cosine similarity to the question.
@@ -7,17 +18,22 @@ the question's content words it contains, plus its cosine similarity to the ques
 
 from __future__ import annotations
 
-import math
+import logging
 import re
+import threading
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import bm25s
 import numpy as np
 from langchain_core.documents import Document
-from rank_bm25 import BM25Okapi
 
 from ragkit.errors import RagkitError
 from ragkit.index import Index
+
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each index build at DEBUG
 
 Mode = Literal["dense", "sparse", "hybrid"]
 MODES: tuple[Mode, ...] = ("dense", "sparse", "hybrid")
@@ -68,17 +84,43 @@ _STOP = frozenset(
 )
 
 
-class LuceneBM25(BM25Okapi):
-    """BM25 with Lucene's IDF, ``ln(1 + (N - n + 0.5) / (n + 0.5))``, which is never negative.
+class SparseIndex:
+    """BM25 with Lucene's IDF, ``ln(1 + (N - n + 0.5) / (n + 0.5))`` (never negative, so a
+    term found in most chunks of a small index still counts), as an inverted index.
 
-    ``BM25Okapi``'s classic IDF turns negative for a term in more than half of the chunks, so on
-    a small index (one document, say) every score is zero or below and nothing is found.
+    Built once per index version from every chunk's tokens; a query scores only the chunks
+    that contain one of its terms (``bm25s`` keeps a sparse matrix of per-term scores).
     """
 
-    def _calc_idf(self, nd: dict[str, int]) -> None:
-        self.df = dict(nd)  # chunks that contain each term (specific_terms reads it)
-        for word, freq in nd.items():
-            self.idf[word] = math.log(1 + (self.corpus_size - freq + 0.5) / (freq + 0.5))
+    def __init__(self, chunks: list[Document]) -> None:
+        self.chunks = chunks
+        corpus = [tokens(c.page_content) or [""] for c in chunks]
+        self.bm25 = bm25s.BM25(method="lucene", idf_method="lucene")
+        self.bm25.index(corpus, show_progress=False)
+        vocab: dict[str, int] = self.bm25.vocab_dict
+        counts = np.diff(np.asarray(self.bm25.scores["indptr"]))
+        self.df = {term: int(counts[i]) for term, i in vocab.items() if term}
+        self._masks: dict[tuple[tuple[str, Any], ...], np.ndarray] = {}
+
+    def mask(self, filters: dict[str, Any] | None) -> np.ndarray | None:
+        """1.0 for chunks whose metadata match every filter, else 0.0 (cached per filter)."""
+        if not filters:
+            return None
+        key = tuple(sorted(filters.items()))
+        found = self._masks.get(key)
+        if found is None:
+            found = np.fromiter((_matches(c, filters) for c in self.chunks), dtype=np.float32,
+                                count=len(self.chunks))  # fmt: skip
+            if len(self._masks) < 256:
+                self._masks[key] = found
+        return found
+
+    def scores(self, terms: list[str], filters: dict[str, Any] | None = None) -> np.ndarray:
+        """BM25 score of every chunk (0 where no term occurs or a filter fails)."""
+        known = [t for t in terms if t in self.df]
+        if not known:
+            return np.zeros(len(self.chunks), dtype=np.float32)
+        return np.asarray(self.bm25.get_scores(known, weight_mask=self.mask(filters)))
 
 
 def tokens(text: str) -> list[str]:
@@ -141,38 +183,62 @@ def fusion_order(hit: Hit) -> tuple[float, int, int, str]:
 class Retriever:
     """Every retrieval mode over one :class:`Index`."""
 
+    #: Query embeddings kept (a question asked again, and the re-ranker's second look).
+    CACHE_SIZE = 1024
+
     def __init__(self, index: Index) -> None:
         self.index = index
-        self._bm25: tuple[str, LuceneBM25, list[Document]] | None = None
+        self._sparse: tuple[str, SparseIndex] | None = None
+        self._sparse_lock = threading.Lock()
         self._specific: tuple[int, float, frozenset[str]] | None = None
+        self._vectors: OrderedDict[str, list[float]] = OrderedDict()
+        self._vectors_lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ragkit-retrieve")
 
-    def _sparse_index(self) -> tuple[LuceneBM25 | None, list[Document]]:
+    def _sparse_index(self) -> SparseIndex | None:
         version = self.index.version
-        if self._bm25 is None or self._bm25[0] != version:
-            chunks = self.index.all_chunks()
-            if not chunks:
-                return None, []
-            self._bm25 = (version, LuceneBM25([tokens(c.page_content) for c in chunks]),
-                          chunks)  # fmt: skip
-        return self._bm25[1], self._bm25[2]
+        with self._sparse_lock:  # one rebuild at a time, and no query sees half of one
+            if self._sparse is None or self._sparse[0] != version:
+                chunks = self.index.all_chunks()
+                if not chunks:
+                    return None
+                self._sparse = (version, SparseIndex(chunks))
+            return self._sparse[1]
+
+    def query_vector(self, query: str) -> list[float]:
+        """The query's embedding, computed once per question (LRU cache)."""
+        with self._vectors_lock:
+            found = self._vectors.get(query)
+            if found is not None:
+                self._vectors.move_to_end(query)
+                return found
+        vector = self.index.embeddings.embed_query(query)
+        with self._vectors_lock:
+            self._vectors[query] = vector
+            while len(self._vectors) > self.CACHE_SIZE:
+                self._vectors.popitem(last=False)
+        return vector
 
     def specific_terms(self, share: float = 0.1) -> frozenset[str]:
         """Terms of the index found in fewer than ``share`` of its chunks: names of specific
         things (a service, a tool, a channel), which the grounding check binds to the chunk
         that supports a sentence."""
-        bm25, chunks = self._sparse_index()
-        if bm25 is None:
+        sparse = self._sparse_index()
+        if sparse is None:
             return frozenset()
-        if self._specific is None or self._specific[:2] != (id(bm25), share):
-            terms = frozenset(w for w, n in bm25.df.items() if n < share * len(chunks))
-            self._specific = (id(bm25), share, terms)
+        if self._specific is None or self._specific[:2] != (id(sparse), share):
+            limit = share * len(sparse.chunks)
+            terms = frozenset(w for w, n in sparse.df.items() if n < limit)
+            self._specific = (id(sparse), share, terms)
         return self._specific[2]
 
     def dense(self, query: str, k: int, filters: dict[str, Any] | None = None) -> list[Hit]:
         """Nearest chunks by cosine similarity of MiniLM embeddings."""
         if not self.index.docs:
             return []
-        found = self.index.vectors.similarity_search_with_score(query, k=k, filter=_where(filters))
+        found = self.index.vectors.similarity_search_by_vector_with_relevance_scores(
+            self.query_vector(query), k=k, filter=_where(filters)
+        )
         hits = []
         for rank, (doc, distance) in enumerate(found, start=1):
             similarity = 1.0 - float(distance)  # the collection uses cosine distance
@@ -181,27 +247,29 @@ class Retriever:
 
     def sparse(self, query: str, k: int, filters: dict[str, Any] | None = None) -> list[Hit]:
         """Best BM25 matches (Lucene IDF) with a positive score."""
-        bm25, chunks = self._sparse_index()
         terms = tokens(query)
-        if bm25 is None or not terms:
+        sparse = self._sparse_index() if terms else None
+        if sparse is None:
             return []
-        scores = bm25.get_scores(terms)
-        order = np.argsort(-scores, kind="stable")
-        hits: list[Hit] = []
-        for i in order:
-            if scores[i] <= 0 or len(hits) == k:
-                break
-            if _matches(chunks[i], filters):
-                hits.append(Hit(chunks[i], float(scores[i]), None, {"sparse": len(hits) + 1}))
-        return hits
+        scores = sparse.scores(terms, filters)
+        top = min(k, len(scores))
+        best = np.argpartition(-scores, top - 1)[:top] if top < len(scores) else np.arange(top)
+        order = best[np.lexsort((best, -scores[best]))]  # by score, ties by position (stable)
+        return [
+            Hit(sparse.chunks[i], float(scores[i]), None, {"sparse": rank})
+            for rank, i in enumerate((i for i in order if scores[i] > 0), start=1)
+        ]
 
     def hybrid(self, query: str, k: int, filters: dict[str, Any] | None = None,
                fetch_k: int | None = None) -> list[Hit]:  # fmt: skip
-        """Reciprocal rank fusion of dense and sparse: ``sum 1 / (rrf_k + rank)``."""
+        """Reciprocal rank fusion of dense and sparse: ``sum 1 / (rrf_k + rank)``; the two
+        searches run at once."""
         fetch = fetch_k or self.index.settings.fetch_k
         rrf_k = self.index.settings.rrf_k
+        sparse_future = self._pool.submit(self.sparse, query, fetch, filters)
+        dense_hits = self.dense(query, fetch, filters)
         fused: dict[str, Hit] = {}
-        for hits in (self.dense(query, fetch, filters), self.sparse(query, fetch, filters)):
+        for hits in (dense_hits, sparse_future.result()):
             for hit in hits:
                 ((name, rank),) = hit.ranks.items()
                 merged = fused.setdefault(hit.chunk_id, Hit(hit.doc, 0.0))
@@ -216,9 +284,9 @@ class Retriever:
         """Maximal marginal relevance: relevant but not redundant (Carbonell & Goldstein, 1998)."""
         if not self.index.docs:
             return []
-        docs = self.index.vectors.max_marginal_relevance_search(
-            query, k=k, fetch_k=self.index.settings.fetch_k, lambda_mult=lambda_mult,
-            filter=_where(filters),
+        docs = self.index.vectors.max_marginal_relevance_search_by_vector(
+            self.query_vector(query), k=k, fetch_k=self.index.settings.fetch_k,
+            lambda_mult=lambda_mult, filter=_where(filters),
         )  # fmt: skip
         return [Hit(d, 1.0 / rank, None, {"mmr": rank}) for rank, d in enumerate(docs, 1)]
 
@@ -239,15 +307,19 @@ class Retriever:
         raise RagkitError(f"unknown retrieval mode {mode!r}; choose one of {', '.join(MODES)}")
 
     def similarity(self, query: str, hits: list[Hit]) -> None:
-        """Fill in the cosine similarity of hits that only the sparse side found."""
+        """Fill in the cosine similarity of hits that only the sparse side found, from their
+        stored vectors (embedding their text again would cost a model call per chunk)."""
         missing = [h for h in hits if h.similarity is None]
         if not missing:
             return
-        q = np.asarray(self.index.embeddings.embed_query(query))
-        vectors = np.asarray(self.index.embeddings.embed_documents([h.doc.page_content
-                                                                    for h in missing]))  # fmt: skip
-        for hit, v in zip(missing, vectors @ q, strict=True):
-            hit.similarity = float(v)
+        q = np.asarray(self.query_vector(query))
+        stored = self.index.stored_vectors([h.chunk_id for h in missing])
+        for hit in missing:
+            vector = stored.get(hit.chunk_id)
+            if vector is None:  # deleted meanwhile: embed it after all
+                text = hit.doc.page_content
+                vector = np.asarray(self.index.embeddings.embed_documents([text])[0])
+            hit.similarity = float(np.dot(vector, q))
 
 
 def rerank(query: str, hits: list[Hit], k: int) -> list[Hit]:
