@@ -22,26 +22,36 @@ BODY_UNREADABLE: dict[str, Any] = {
 }
 
 
-def document_framework_errors(app: Any, extra: dict[int, dict[str, Any]] | None = None) -> None:
+def document_framework_errors(
+    app: Any,
+    extra: dict[int, dict[str, Any]] | None = None,
+    *,
+    body_unreadable: dict[str, Any] | None = None,
+    render: Any = None,
+) -> None:
     """Add the framework's own error answers to each route with a request body.
 
     Args:
         app: A FastAPI app whose routes are all defined.
         extra: More status codes every body route can answer (e.g. a body-size middleware's
             413).
+        body_unreadable: The 400's documentation (an API with its own error shape gives its
+            ``model``); default a description only.
+        render: ``async (request, exc) -> Response`` for the framework's HTTP errors (an API
+            with its own error shape); default FastAPI's ``{"detail": ...}``.
     """
     from fastapi.routing import APIRoute
 
     for route in app.routes:
         if isinstance(route, APIRoute) and route.body_field is not None:
-            route.responses.setdefault(400, BODY_UNREADABLE)
+            route.responses.setdefault(400, body_unreadable or BODY_UNREADABLE)
             for status, doc in (extra or {}).items():
                 route.responses.setdefault(status, doc)
     app.openapi_schema = None  # rebuilt with the additions
-    _allow_every_method(app)
+    _allow_every_method(app, render)
 
 
-def _allow_every_method(app: Any) -> None:
+def _allow_every_method(app: Any, render: Any = None) -> None:
     from fastapi.exception_handlers import http_exception_handler
     from starlette.exceptions import HTTPException as StarletteHTTPException
     from starlette.requests import Request
@@ -57,6 +67,6 @@ def _allow_every_method(app: Any) -> None:
                     allowed |= set(methods)
             if allowed:
                 exc.headers = {**(exc.headers or {}), "Allow": ", ".join(sorted(allowed))}
-        return await http_exception_handler(request, exc)
+        return await (render or http_exception_handler)(request, exc)
 
     app.add_exception_handler(StarletteHTTPException, handler)

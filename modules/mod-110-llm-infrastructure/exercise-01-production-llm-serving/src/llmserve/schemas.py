@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from aiinfra_shared.jsontypes import JsonBool, JsonFloat, NumberOnly
 from llmserve.engine import SamplingParams, Usage
 
 
@@ -20,15 +21,15 @@ class _Request(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     model: str = Field(min_length=1)
-    max_tokens: int | None = Field(default=None, ge=1)
-    temperature: float = Field(default=1.0, ge=0.0, le=2.0)
-    top_p: float = Field(default=1.0, gt=0.0, le=1.0)
-    n: int = Field(default=1, ge=1, le=1, description="Only one choice per request.")
-    stream: bool = False
+    max_tokens: Annotated[int, Field(ge=1), NumberOnly] | None = None
+    temperature: Annotated[JsonFloat, Field(ge=0.0, le=2.0)] = 1.0
+    top_p: Annotated[JsonFloat, Field(gt=0.0, le=1.0)] = 1.0
+    n: Annotated[int, Field(ge=1, le=1, description="Only one choice per request."), NumberOnly] = 1
+    stream: JsonBool = False
     stop: str | list[str] | None = None
-    seed: int | None = None
+    seed: Annotated[int, Field(ge=0, le=2**63 - 1), NumberOnly] | None = None
     stream_options: dict[str, Any] | None = None
-    ignore_eos: bool = Field(
+    ignore_eos: JsonBool = Field(
         default=False,
         description="vLLM's extension: generate exactly "
         "max_tokens, past the end token (benchmarks).",
@@ -63,15 +64,10 @@ class _Request(BaseModel):
 class CompletionRequest(_Request):
     """``POST /v1/completions`` (OpenAI's default ``max_tokens`` there is 16)."""
 
-    prompt: str | list[str]
-
-    @field_validator("prompt")
-    @classmethod
-    def _one_prompt(cls, value: str | list[str]) -> str | list[str]:
-        prompts = [value] if isinstance(value, str) else value
-        if len(prompts) != 1 or not prompts[0]:
-            raise ValueError("prompt must be one non-empty string")
-        return value
+    prompt: (
+        Annotated[str, Field(min_length=1)]
+        | Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1, max_length=1)]
+    ) = Field(description="One non-empty prompt (a string, or a list holding one).")
 
     @property
     def text(self) -> str:
@@ -92,7 +88,7 @@ class ChatCompletionRequest(_Request):
     """``POST /v1/chat/completions``."""
 
     messages: list[ChatMessage] = Field(min_length=1)
-    max_completion_tokens: int | None = Field(default=None, ge=1)
+    max_completion_tokens: Annotated[int, Field(ge=1), NumberOnly] | None = None
 
     @property
     def requested_max_tokens(self) -> int | None:

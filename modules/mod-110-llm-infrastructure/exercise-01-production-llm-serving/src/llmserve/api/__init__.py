@@ -29,13 +29,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from prometheus_client.registry import CollectorRegistry
 
+from aiinfra_shared.apidocs import document_framework_errors
 from aiinfra_shared.metrics import instrument_app
 from llmserve.api import completions, ops
-from llmserve.api.errors import ApiError, install_error_handlers
+from llmserve.api.errors import GENERATION_RESPONSES, ApiError, install_error_handlers
 from llmserve.api.state import ApiState
 from llmserve.config import Settings
 from llmserve.engine import Engine
@@ -82,4 +84,27 @@ def create_app(
     install_error_handlers(app, metrics)
     app.include_router(ops.router)
     app.include_router(completions.router)
+    document_framework_errors(
+        app,
+        body_unreadable=GENERATION_RESPONSES[400],
+        render=app.state.render_http_error,
+    )
+    _served_model_in_openapi(app, engine.name)
     return app
+
+
+def _served_model_in_openapi(app: FastAPI, name: str) -> None:
+    """The document says which ``model`` this server answers (others get 404), so a client or
+    a fuzzer reading it can call the routes that work."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            for component in ("CompletionRequest", "ChatCompletionRequest"):
+                props = schema["components"]["schemas"][component]["properties"]
+                props["model"] = {**props["model"], "enum": [name]}
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
-from llmserve.api.errors import ApiError
+from llmserve.api.errors import GENERATION_RESPONSES, ApiError
 from llmserve.api.state import ApiState, get_state
 from llmserve.api.streaming import collect, sse
 from llmserve.errors import EngineError
@@ -23,7 +23,7 @@ router = APIRouter()
 State = Annotated[ApiState, Depends(get_state)]
 
 
-@router.post("/v1/completions", response_model=None)
+@router.post("/v1/completions", response_model=None, responses=GENERATION_RESPONSES)
 async def completions(body: CompletionRequest, request: Request, state: State) -> Any:
     """Continue a prompt (OpenAI's legacy completions)."""
     engine = state.engine
@@ -59,7 +59,7 @@ async def completions(body: CompletionRequest, request: Request, state: State) -
     }
 
 
-@router.post("/v1/chat/completions", response_model=None)
+@router.post("/v1/chat/completions", response_model=None, responses=GENERATION_RESPONSES)
 async def chat_completions(body: ChatCompletionRequest, request: Request, state: State) -> Any:
     """Answer a conversation."""
     engine, settings = state.engine, state.settings
