@@ -16,7 +16,7 @@ def test_batches_fill_up_to_the_maximum_and_results_go_back_in_order() -> None:
         return [i * 10 for i in items]
 
     async def main() -> list[int]:
-        batcher = MicroBatcher(send, max_batch=4, max_wait=0.05)
+        batcher = MicroBatcher(send, max_batch=4, max_wait=0.05, eager=False)
         return list(await asyncio.gather(*(batcher.submit(i) for i in range(10))))
 
     assert asyncio.run(main()) == [i * 10 for i in range(10)]
@@ -30,7 +30,9 @@ def test_a_lone_item_waits_at_most_max_wait() -> None:
         return [i.upper() for i in items]
 
     async def main() -> tuple[str, float]:
-        batcher = MicroBatcher(send, max_batch=100, max_wait=0.01, on_batch=sizes.append)
+        batcher = MicroBatcher(
+            send, max_batch=100, max_wait=0.01, on_batch=sizes.append, eager=False
+        )
         loop = asyncio.get_running_loop()
         started = loop.time()
         result = await batcher.submit("x")
@@ -66,3 +68,28 @@ def test_a_short_answer_is_an_error_not_a_silent_mismatch() -> None:
 
     with pytest.raises(RuntimeError, match="returned 1 results for 2"):
         asyncio.run(main())
+
+
+def test_eager_sends_a_lone_item_at_once_and_batches_what_queues_meanwhile() -> None:
+    sizes: list[int] = []
+
+    async def send(items: list[int]) -> list[int]:
+        await asyncio.sleep(0.02)  # the backend works; callers arriving now queue up
+        return [i + 1 for i in items]
+
+    async def main() -> tuple[float, list[int]]:
+        batcher = MicroBatcher(send, max_batch=8, max_wait=1.0, on_batch=sizes.append, eager=True)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        assert await batcher.submit(0) == 1
+        alone = loop.time() - started
+        first = asyncio.ensure_future(batcher.submit(1))  # goes at once: the backend is idle
+        await asyncio.sleep(0.005)
+        rest = [asyncio.ensure_future(batcher.submit(i)) for i in range(2, 7)]  # queue behind it
+        results = await asyncio.gather(first, *rest)
+        return alone, list(results)
+
+    alone, results = asyncio.run(main())
+    assert alone < 0.5  # far below max_wait (1 s): no waiting for company when alone
+    assert results == [2, 3, 4, 5, 6, 7]
+    assert sizes == [1, 1, 5]  # the five that queued went together when the backend was free

@@ -2,7 +2,12 @@
 
 Each single prediction is queued; the queue is sent as one batch when it reaches
 ``max_batch`` items or when the oldest item has waited ``max_wait`` seconds, whichever comes
-first. Every caller then gets its own result (or the batch's error; when ``split_on`` says
+first. With ``eager``, a request that finds the backend idle is sent at once (no wait when
+there is no company to wait for), and when a batch comes back whatever queued meanwhile is
+sent at once: alone, a request then costs no wait; under load the batches alternate between
+one request (the first to find the backend idle) and the rest (measured in ``servplat
+bench``: 8.5 per call on average instead of 16, about 10-25% less throughput than the
+window). Every caller then gets its own result (or the batch's error; when ``split_on`` says
 the error may be one caller's fault, each caller is asked again alone, so one bad request
 cannot fail the others). This trades a small,
 bounded wait for fewer round trips and fuller model calls: the server-side "dynamic
@@ -36,6 +41,8 @@ class MicroBatcher(Generic[Item, Result]):
         on_batch: Called with each batch's size (for metrics).
         split_on: True for an error of a whole batch that may come from one item (a refused
             row): then each item is sent alone and gets its own result or error.
+        eager: Send at once when no batch is in flight, and send what queued as soon as a
+            batch returns; ``max_wait`` then only bounds the wait while one is in flight.
     """
 
     def __init__(
@@ -46,12 +53,14 @@ class MicroBatcher(Generic[Item, Result]):
         max_wait: float = 0.005,
         on_batch: Callable[[int], None] | None = None,
         split_on: Callable[[Exception], bool] | None = None,
+        eager: bool = False,
     ) -> None:
         self.send = send
         self.split_on = split_on
         self.max_batch = max_batch
         self.max_wait = max_wait
         self.on_batch = on_batch
+        self.eager = eager
         self._queue: list[_Waiting[Item, Result]] = []
         self._timer: asyncio.Task[None] | None = None
         self._inflight: set[asyncio.Task[None]] = set()
@@ -60,7 +69,7 @@ class MicroBatcher(Generic[Item, Result]):
         """Queue ``item`` and wait for its result."""
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._queue.append(_Waiting(item, future))
-        if len(self._queue) >= self.max_batch:
+        if len(self._queue) >= self.max_batch or (self.eager and not self._inflight):
             self._flush()
         elif self._timer is None:
             self._timer = asyncio.create_task(self._flush_later())
@@ -79,7 +88,12 @@ class MicroBatcher(Generic[Item, Result]):
             batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
             task = asyncio.create_task(self._run(batch))
             self._inflight.add(task)
-            task.add_done_callback(self._inflight.discard)
+            task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._inflight.discard(task)
+        if self.eager and self._queue and not self._inflight:
+            self._flush()  # the backend is free: what queued meanwhile goes now
 
     async def _run(self, batch: list[_Waiting[Item, Result]]) -> None:
         if self.on_batch:

@@ -183,6 +183,7 @@ class GatewayState:
             send_batch,
             max_batch=route.batching.max_batch,
             max_wait=route.batching.max_wait_ms / 1000,
+            eager=route.batching.eager,
             on_batch=lambda n: self.metrics.batch_size.labels(backend).observe(n),
             # A batch the backend refused as a whole (one caller's bad row): each caller is
             # asked again alone, so each gets its own answer, not a neighbour's error.
