@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -132,12 +133,12 @@ def run_bench(
         direct = f"{p.backends['scorer-v1'].url}/v1/predict"
         gateway = f"{p.gateway.url}/v1/predict"
         metrics = f"{p.gateway.url}/metrics"
-        single = {"instances": [APPLICANT]}
+        single: dict[str, Any] = {"instances": [APPLICANT]}
 
-        def via(model: str) -> dict[str, object]:
+        def via(model: str) -> dict[str, Any]:
             return {"model": model, "features": APPLICANT}
 
-        plans: list[tuple[str, str, dict[str, object], int]] = [
+        plans: list[tuple[str, str, dict[str, Any], int]] = [
             ("direct to the scorer", direct, single, 1),
             ("gateway, plain route", gateway, via("plain"), 1),
             (f"gateway, {default}", gateway, via(default), 1),

@@ -14,14 +14,17 @@ injection, for timeout and breaker experiments).
 from __future__ import annotations
 
 import asyncio
-import math
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 from fastapi import FastAPI
-from pydantic import BaseModel, Field, field_validator
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 
+from aiinfra_shared.apidocs import document_framework_errors
+from aiinfra_shared.jsontypes import JsonFloat
 from servplat.backends import flushing, instrument
 from servplat.telemetry import tracer_provider
 
@@ -73,23 +76,22 @@ def train(version: str) -> tuple[Any, float]:
     return model, float(roc_auc_score(y_test, model.predict_proba(x_test)[:, 1]))
 
 
+#: One applicant: a finite number per feature, in FEATURES order (the schema says so).
+#: Bounded so every value fits the float32 the boosted trees convert to (1e308 became inf).
+Value = Annotated[JsonFloat, Field(ge=-1e9, le=1e9)]
+Row = Annotated[
+    list[Value],
+    Field(min_length=len(FEATURES), max_length=len(FEATURES),
+          description=f"{len(FEATURES)} values: {', '.join(FEATURES)}"),
+]  # fmt: skip
+
+
 class PredictIn(BaseModel):
     """A batch of applicants."""
 
-    instances: list[list[float]] = Field(min_length=1, max_length=1024)
+    model_config = ConfigDict(extra="forbid")
 
-    @field_validator("instances")
-    @classmethod
-    def _shape(cls, rows: list[list[float]]) -> list[list[float]]:
-        for i, row in enumerate(rows):
-            if len(row) != len(FEATURES):
-                raise ValueError(
-                    f"instance {i} has {len(row)} values; expected "
-                    f"{len(FEATURES)}: {', '.join(FEATURES)}"
-                )
-            if not all(math.isfinite(v) for v in row):
-                raise ValueError(f"instance {i} has a value that is not a finite number")
-        return rows
+    instances: list[Row] = Field(min_length=1, max_length=1024)
 
 
 def create_app(version: str, *, delay_ms: float = 0.0) -> FastAPI:
@@ -118,7 +120,7 @@ def create_app(version: str, *, delay_ms: float = 0.0) -> FastAPI:
         """Version, features and held-out AUC."""
         return {"version": version, "features": list(FEATURES), "auc": round(auc, 4)}
 
-    @app.post("/v1/predict")
+    @app.post("/v1/predict", responses={422: {"description": "Not a batch of applicants."}})
     async def predict(body: PredictIn) -> dict[str, Any]:
         """Default probability and label (>= 0.5) for each instance."""
         if delay_ms:
@@ -131,4 +133,20 @@ def create_app(version: str, *, delay_ms: float = 0.0) -> FastAPI:
             ],
         }
 
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Any, exc: RequestValidationError) -> JSONResponse:
+        """422 with one readable sentence per problem (the gateway relays it to callers)."""
+        problems = []
+        for err in exc.errors():
+            loc = [p for p in err.get("loc", ()) if p != "body"]
+            if len(loc) >= 2 and loc[0] == "instances" and err["type"] in ("too_short", "too_long"):
+                got = len(err.get("input") or [])
+                problems.append(f"instance {loc[1]} has {got} values; expected "
+                                f"{len(FEATURES)}: {', '.join(FEATURES)}")  # fmt: skip
+            else:
+                where = ".".join(str(p) for p in loc) or "body"
+                problems.append(f"{where}: {err.get('msg', 'invalid')}")
+        return JSONResponse({"detail": "; ".join(problems)}, status_code=422)
+
+    document_framework_errors(app)
     return app

@@ -33,7 +33,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -41,6 +41,8 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from prometheus_client import Counter, Gauge
 from pydantic import BaseModel, ConfigDict, Field
 
+from aiinfra_shared.apidocs import document_framework_errors
+from aiinfra_shared.jsontypes import JsonBool, JsonFloat, NumberOnly
 from aiinfra_shared.metrics import new_registry, serve_metrics
 from servplat.backends import flushing, instrument
 from servplat.telemetry import tracer_provider
@@ -68,12 +70,12 @@ class _Message(BaseModel):
 class _Request(BaseModel):
     model_config = ConfigDict(extra="ignore")
     model: str
-    max_tokens: int = Field(default=64, ge=1, le=512)
-    temperature: float = Field(default=0.0, ge=0, le=2, allow_inf_nan=False)
-    stream: bool = False
+    max_tokens: Annotated[int, Field(ge=1, le=512), NumberOnly] = 64
+    temperature: Annotated[JsonFloat, Field(ge=0, le=2)] = 0.0
+    stream: JsonBool = False
     stream_options: dict[str, Any] | None = None
     #: vLLM's extension: keep generating past the end-of-sequence token (benchmarks, tests).
-    ignore_eos: bool = False
+    ignore_eos: JsonBool = False
 
 
 class ChatIn(_Request):
@@ -249,6 +251,31 @@ class Generator:
         job.emit(End(finish, len(generated)))
 
 
+def _doc(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"example": {
+        "error": {"message": "...", "type": "invalid_request_error", "param": None,
+                  "code": None}}}}}  # fmt: skip
+
+
+#: Every status a generation route answers besides 200, for the OpenAPI document.
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The answer; with `stream: true`, server-sent events ending with "
+        "`data: [DONE]`.",
+        "content": {
+            "text/event-stream": {
+                "schema": {"type": "object", "properties": {"data": {"type": "string"}}}
+            }
+        },
+    },
+    400: _doc("Invalid request, or the prompt plus max_tokens does not fit the context."),
+    404: _doc("A model this server does not serve."),
+    429: _doc("The queue is full; see Retry-After."),
+    503: _doc("The generation ended early (the server stopped, or the model failed)."),
+    504: _doc("No answer within the request timeout."),
+}
+
+
 def _error(status: int, message: str, param: str | None = None, code: str | None = None,
            headers: dict[str, str] | None = None) -> JSONResponse:  # fmt: skip
     body = {"error": {"message": message, "type": "invalid_request_error", "param": param,
@@ -295,8 +322,8 @@ def create_app(
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Any, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
-        param = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
-        return _error(400, f"{param}: {first.get('msg')}", param)
+        param = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or None
+        return _error(400, f"{param or 'body'}: {first.get('msg')}", param)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -308,7 +335,7 @@ def create_app(
         """The served model."""
         return {"object": "list", "data": [{"id": name, "object": "model", "owned_by": "servplat"}]}
 
-    @app.post("/v1/chat/completions", response_model=None)
+    @app.post("/v1/chat/completions", response_model=None, responses=RESPONSES)
     async def chat(body: ChatIn, request: Request) -> Any:
         """Answer a conversation."""
         encoded: Any = generator.tokenizer.apply_chat_template(
@@ -320,7 +347,7 @@ def create_app(
         return await answer(body, [int(i) for i in encoded["input_ids"]], "chat.completion",
                             request)  # fmt: skip
 
-    @app.post("/v1/completions", response_model=None)
+    @app.post("/v1/completions", response_model=None, responses=RESPONSES)
     async def completions(body: CompletionIn, request: Request) -> Any:
         """Continue a prompt."""
         ids = generator.tokenizer(body.prompt, add_special_tokens=False)["input_ids"]
@@ -329,6 +356,12 @@ def create_app(
     async def answer(body: _Request, ids: list[int], kind: str, request: Request) -> Any:
         if body.model != name:
             return _error(404, f"model {body.model!r} not served here", "model", "model_not_found")
+        context = int(getattr(generator.model.config, "max_position_embeddings", 0) or 0)
+        if context and len(ids) + body.max_tokens > context:
+            return _error(400, f"the prompt ({len(ids)} tokens) plus max_tokens "
+                          f"({body.max_tokens}) exceeds the model's context of {context}",
+                          "messages" if kind == "chat.completion" else "prompt",
+                          "context_length_exceeded")  # fmt: skip
         try:
             job = generator.submit(
                 ids, body.max_tokens, body.temperature, ignore_eos=body.ignore_eos
@@ -416,4 +449,26 @@ def create_app(
 
         return StreamingResponse(events(), media_type="text/event-stream")
 
+    async def _http_error(_: Any, exc: Any) -> JSONResponse:
+        return _error(exc.status_code, str(exc.detail), headers=exc.headers)
+
+    document_framework_errors(app, body_unreadable=RESPONSES[400], render=_http_error)
+    served_model_in_openapi(app, name, ("ChatIn", "CompletionIn"))
     return app
+
+
+def served_model_in_openapi(app: FastAPI, name: str, components: tuple[str, ...]) -> None:
+    """The document names the one ``model`` this server answers (others get 404), so a
+    client or a fuzzer reading it can call the routes that work."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            for component in components:
+                props = schema["components"]["schemas"][component]["properties"]
+                props["model"] = {**props["model"], "enum": [name]}
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

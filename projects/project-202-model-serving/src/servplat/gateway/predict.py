@@ -13,7 +13,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from servplat.errors import BackendError
 from servplat.gateway.errors import GatewayError
-from servplat.gateway.schemas import PredictIn, errors
+from servplat.gateway.schemas import PredictBody, PredictIn, errors
 from servplat.gateway.state import GatewayState, get_state
 
 router = APIRouter()
@@ -21,12 +21,13 @@ State = Annotated[GatewayState, Depends(get_state)]
 
 
 @router.post("/v1/predict", responses=errors(400, 404, 422, 502, 503, 504))
-async def predict(body: PredictIn, request: Request, state: State) -> JSONResponse:
+async def predict(request_body: PredictBody, request: Request, state: State) -> JSONResponse:
     """Score one applicant or a batch on the route's assigned variant.
 
     A failed call is retried once on another variant whose breaker lets it through; the
     answer says which variant served it and whether that was a fallback.
     """
+    body = PredictIn.model_validate(request_body.model_dump())
     route = state.route_of(body.model, "classic")
     user = body.user or request.headers.get("x-user-id")
     started = time.perf_counter()

@@ -11,8 +11,10 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-#: A finite float (no NaN, no infinities).
-Finite = Annotated[float, Field(allow_inf_nan=False)]
+from aiinfra_shared.jsontypes import JsonFloat
+
+#: A finite JSON number (no NaN, no infinities, not a bool or a string).
+Finite = JsonFloat
 #: A route weight: finite, not negative, bounded (a weight of 1e400 is infinity).
 Weight = Annotated[float, Field(ge=0, le=1_000_000, allow_inf_nan=False)]
 
@@ -32,6 +34,29 @@ class PredictIn(BaseModel):
         if (self.features is None) == (self.instances is None):
             raise ValueError("give either features (one instance) or instances (a batch)")
         return self
+
+
+class _PredictBase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(min_length=1, max_length=200)
+    user: str | None = Field(default=None, max_length=200)
+
+
+class PredictOne(_PredictBase):
+    """One applicant."""
+
+    features: list[Finite] = Field(min_length=1, max_length=4096)
+
+
+class PredictBatch(_PredictBase):
+    """A batch of applicants."""
+
+    instances: list[list[Finite]] = Field(min_length=1, max_length=1024)
+
+
+#: The request body as the OpenAPI document states it: exactly one of the two shapes.
+PredictBody = PredictOne | PredictBatch
 
 
 class WeightsIn(BaseModel):
