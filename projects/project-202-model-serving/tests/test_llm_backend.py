@@ -91,6 +91,16 @@ def test_a_client_that_leaves_is_cancelled_and_frees_the_worker(llm: RunningServ
     assert metric(text, "servplat_llm_queue_depth") == 0
 
 
+def test_a_tiny_temperature_samples_instead_of_killing_the_worker(llm: RunningService) -> None:
+    # logits / 1e-38 overflowed to inf and the softmax gave NaN: multinomial raised inside
+    # the worker. Now the draw is one-hot, and the next request is still served.
+    tiny = {**CHAT, "stream": False, "temperature": 1.1754943508222875e-38, "max_tokens": 8}
+    for _ in range(2):
+        response = httpx.post(f"{llm.url}/v1/chat/completions", json=tiny, timeout=60)
+        assert response.status_code == 200, response.text
+        assert response.json()["choices"][0]["message"]["content"]
+
+
 def test_sigterm_stops_the_backend_in_the_middle_of_a_stream(
     cache_dir: Path, tmp_path: Path
 ) -> None:

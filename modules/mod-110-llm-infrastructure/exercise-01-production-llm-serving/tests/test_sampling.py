@@ -36,6 +36,17 @@ def test_temperature_follows_the_softmax() -> None:
         assert abs(counts[token] / 4000 - p) < 0.03, (token, counts[token], p)
 
 
+def test_a_tiny_temperature_is_a_sharp_draw_not_a_crash() -> None:
+    # 1e-38 is a valid temperature; dividing raw logits by it overflows to inf, and the softmax
+    # of inf - inf is NaN, which made torch.multinomial raise inside the engine loop.
+    for temperature in (1.1754943508222875e-38, 1e-30, 1e-6):
+        params = SamplingParams(temperature=temperature, seed=3)
+        generator = make_generator(params)
+        assert {sample(LOGITS, params, generator) for _ in range(50)} == {0}
+    huge = torch.tensor([3.0e38, -3.0e38, 0.0])  # extreme logits stay finite after the shift
+    assert sample(huge, SamplingParams(temperature=0.5, seed=1), None) == 0
+
+
 def test_a_seed_repeats_the_draws() -> None:
     params = SamplingParams(temperature=1.5, seed=42)
     first = [sample(LOGITS, params, g) for g in [make_generator(params)] for _ in range(30)]

@@ -233,7 +233,9 @@ class Generator:
                 past = out.past_key_values
                 logits = out.logits[0, -1]
                 if job.temperature > 0:
-                    probs = torch.softmax(logits / job.temperature, dim=-1)
+                    # Shift by the largest logit first: a tiny temperature (1e-38 is valid
+                    # JSON) then gives -inf for the rest, never inf - inf = NaN.
+                    probs = torch.softmax((logits - logits.max()) / job.temperature, dim=-1)
                     token = int(torch.multinomial(probs, 1, generator=rng))
                 else:
                     token = int(logits.argmax())

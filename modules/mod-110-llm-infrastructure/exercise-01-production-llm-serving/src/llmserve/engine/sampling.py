@@ -22,10 +22,14 @@ def sample(
     ``temperature == 0`` takes the arg-max. Otherwise logits are divided by the temperature,
     and with ``top_p < 1`` only the smallest set of tokens whose probabilities add up to
     ``top_p`` stays in the draw (Holtzman et al., 2020).
+
+    The largest logit is subtracted before dividing, so a tiny temperature (1e-38 is a valid
+    JSON number) gives ``-inf`` for the others and a one-hot draw, never ``inf - inf = NaN``.
     """
     if params.temperature <= 0:
         return int(torch.argmax(logits))
-    probs = torch.softmax(logits.float() / params.temperature, dim=-1)
+    scaled = (logits.float() - logits.float().max()) / params.temperature
+    probs = torch.softmax(scaled, dim=-1)
     if params.top_p < 1.0:
         ordered, order = torch.sort(probs, descending=True)
         outside = torch.cumsum(ordered, dim=-1) - ordered > params.top_p  # keep the first past p
