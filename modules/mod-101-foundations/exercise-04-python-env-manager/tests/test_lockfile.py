@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from envmgr.errors import LockError
 from envmgr.lockfile import read_lock, write_lock
+from envmgr.manager import human_size
 from envmgr.spec import Indexes
 
 HASH_A = "sha256:" + "a" * 64
@@ -40,3 +41,8 @@ def test_a_pin_without_a_hash_is_refused(tmp_path: Path) -> None:
         read_lock(path)
     with pytest.raises(LockError, match="no lock file; run `envmgr lock`"):
         read_lock(tmp_path / "missing.lock")
+
+
+def test_sizes_read_like_a_person_would_write_them() -> None:
+    assert [human_size(n) for n in (0, 999, 31_644, 22_900_000, 5 * 10**12)] == [
+        "0 B", "999 B", "31.6 kB", "22.9 MB", "5000.0 GB"]  # fmt: skip

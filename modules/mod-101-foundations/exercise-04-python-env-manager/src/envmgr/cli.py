@@ -162,7 +162,7 @@ def list_cmd(as_json: JsonOpt = False) -> None:
     table = Table("name", "backend", "python", "size", "last used", "path")
     for row in rows:
         used = datetime.datetime.fromtimestamp(row["last_used"]).strftime("%Y-%m-%d %H:%M")
-        size = f"{row['size_bytes'] / 1e6:.1f} MB" if row["exists"] else "(folder gone)"
+        size = manager.human_size(row["size_bytes"]) if row["exists"] else "(folder gone)"
         table.add_row(row["name"], row["backend"], row["python"], size, used, row["path"])
     console.print(table)
 

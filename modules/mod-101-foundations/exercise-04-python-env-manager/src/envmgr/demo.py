@@ -122,7 +122,7 @@ def run_demo(
         console.rule("7. list, remove")
         for row in manager.listing(registry):
             console.print(f"{row['name']}: {row['backend']}, Python {row['python']}, "
-                          f"{row['size_bytes'] / 1e6:.1f} MB")  # fmt: skip
+                          f"{manager.human_size(row['size_bytes'])}")  # fmt: skip
         manager.remove(registry, spec.name)
         console.print("removed; backends here: " + ", ".join(
             f"{name} ({'ok' if get_backend(name).available()[0] else 'missing'})"

@@ -298,6 +298,16 @@ def size_on_disk(path: Path) -> int:
     return total
 
 
+def human_size(size: int) -> str:
+    """``31.6 kB``, ``22.9 MB``: bytes for a person."""
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    raise AssertionError("unreachable")
+
+
 def listing(registry: Registry) -> list[dict[str, Any]]:
     """Every managed environment with its size and whether its folder still exists."""
     rows = []
