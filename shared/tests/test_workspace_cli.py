@@ -104,6 +104,22 @@ def test_scaffold_creates_a_package_that_passes_the_layout_checks(tiny_workspace
     assert guide.steps_without_checkpoint() == []
 
 
+def test_a_long_title_is_wrapped_so_the_new_package_passes_ruff(tiny_workspace: Path) -> None:
+    title = ("FastAPI template generator: three golden-path service templates, answers file "
+             "and three-way update")  # fmt: skip
+    created = scaffold.create(tiny_workspace, exercise_id="101-06",
+                              folder="modules/mod-101-foundations/exercise-06-gen",
+                              short="mltemplate", title=title)  # fmt: skip
+    for rel in ("src/mltemplate/__init__.py", "src/mltemplate/cli.py"):
+        text = (created / rel).read_text()
+        assert max(len(line) for line in text.splitlines()) <= 100, rel
+        compile(text, rel, "exec")
+    namespace: dict[str, object] = {}
+    exec(compile((created / "src/mltemplate/__init__.py").read_text(), "init", "exec"), namespace)  # noqa: S102
+    assert " ".join(str(namespace["__doc__"]).split()) == f"101-06: {title}"
+    assert "three-way" in (created / "src/mltemplate/cli.py").read_text()  # not split at "-"
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

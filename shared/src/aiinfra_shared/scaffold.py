@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import string
+import textwrap
 from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
@@ -65,6 +67,16 @@ def create(root: Path, *, exercise_id: str, folder: str, short: str, title: str)
         "title": title,
         "env_prefix": short.upper() + "_",
         "cls": short.capitalize(),
+        # Titles run long: wrapped so that the generated code passes ruff's E501 (100).
+        "doc_title": "\n".join(
+            textwrap.wrap(f"{exercise_id}: {title}", 96, break_on_hyphens=False)
+        ),
+        "title_literal": "\n".join(
+            f"    {json.dumps(chunk)}"
+            for chunk in textwrap.wrap(
+                f"{exercise_id}: {title}", 88, drop_whitespace=False, break_on_hyphens=False
+            )
+        ),
     }
     template = resources.files("aiinfra_shared") / "templates" / TEMPLATE
     for rel, node in _walk(template):
