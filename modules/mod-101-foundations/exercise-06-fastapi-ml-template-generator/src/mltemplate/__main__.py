@@ -1,0 +1,5 @@
+"""``python -m mltemplate``: the same as the ``mltemplate`` command."""
+
+from mltemplate.cli import main
+
+main()
