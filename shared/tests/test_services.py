@@ -289,3 +289,40 @@ def test_k8s_emulator_serves_crds_objects_patches_and_watches(k8s_service: Runni
     )
     first = next(iter(stream))  # only what changed after the listing, not a replay of all
     assert first["object"]["spec"]["size"] == 3
+
+
+@pytest.mark.integration
+def test_k8s_watch_loses_no_write_made_while_it_replays(k8s_service: RunningService) -> None:
+    """A write that lands while a watch is still sending its replay is streamed after it.
+
+    The replay here is ~16 MB, so the server blocks on a full socket buffer half-way through
+    while the client waits; a ConfigMap created then used to fall between the replay's
+    snapshot and the live stream, and the watcher never heard of it.
+    """
+    import httpx
+    from kubernetes import client, config
+
+    config.load_kube_config(config_file=k8s_service.env["KUBECONFIG"])
+    core = client.CoreV1Api()
+    core.create_namespace({"metadata": {"name": "replay"}})
+    blob = "x" * 40_000
+    for i in range(400):
+        core.create_namespaced_config_map("replay", {"metadata": {"name": f"cm-{i}"},
+                                                     "data": {"blob": blob}})  # fmt: skip
+    url = f"{k8s_service.url}/api/v1/namespaces/replay/configmaps"
+    with (
+        httpx.Client(timeout=30) as http,
+        http.stream("GET", url, params={"watch": "true", "resourceVersion": "1"}) as stream,
+    ):
+        lines = stream.iter_lines()
+        next(lines)  # the watch is open and replaying; now write while it is stuck
+        core.create_namespaced_config_map("replay", {"metadata": {"name": "late"}})
+        names = []
+        for line in lines:
+            if not line.strip():
+                continue
+            names.append(json.loads(line)["object"]["metadata"]["name"])
+            if names[-1] == "late":
+                break
+    assert names[-1] == "late"
+    assert len(set(names)) == len(names)  # and nothing twice

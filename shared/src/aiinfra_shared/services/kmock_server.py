@@ -15,7 +15,9 @@ operators depend on it:
 - Creating a ``CustomResourceDefinition`` registers its API for discovery (kmock only serves
   resources it was told about), with the ``status`` subresource when the CRD declares one.
 - A list carries the current ``resourceVersion`` and a watch from it replays only later
-  writes (kmock replays every object, so a client that lists then watches saw each twice).
+  writes (kmock replays every object, so a client that lists then watches saw each twice),
+  then streams every write from the moment of its snapshot, including those made while the
+  replay was still being sent.
 - Namespaces ``default`` and ``kube-system`` exist from the start (Kopf serves a namespace
   only once it sees it), and ``/api/v1/namespaces`` is the Namespace resource (kmock 0.8
   parses it as a prefix).
@@ -72,6 +74,12 @@ def _parse_path_with_namespaces(path: str) -> parsing.ParsedPath:
 
 
 parsing.parse_path = _parse_path_with_namespaces
+
+
+def _rv(meta: dict[str, Any]) -> int:
+    """An object's resourceVersion as a number (0 when it has none)."""
+    value = str(meta.get("resourceVersion", "0") or 0)
+    return int(value) if value.isdigit() else 0
 
 
 @attrs.frozen
@@ -164,7 +172,12 @@ class ShimmedEmulator(kmock.KubernetesEmulator):
             return
         yield b""
         check = self._KubernetesEmulator__check  # type: ignore[attr-defined]
+        assert request.resource is not None
         async with self._lock:
+            # Mark the bus in the same critical section as the snapshot: a write that lands
+            # while the replay is being sent is then streamed after it, not lost (it was, once
+            # in a while under load: an operator never heard of a spec edit).
+            mark = await self._buses[request.resource].mark()
             replay = [
                 {"type": "ADDED", "object": obj.raw}
                 for (resource, namespace, name), obj in self._objects.items()
@@ -173,11 +186,16 @@ class ShimmedEmulator(kmock.KubernetesEmulator):
                 and check(request, resource, namespace, name, strict=False)
                 and int(obj.raw.get("metadata", {}).get("resourceVersion", "0") or 0) > int(since)
             ]
+        sent = {}
         for event in replay:
+            meta = event["object"].get("metadata", {})
+            sent[(meta.get("namespace"), meta.get("name"))] = _rv(meta)
             yield event
-        assert request.resource is not None
-        async for event in self._buses[request.resource]:
+        async for event in mark:
             meta = event.get("object", {}).get("metadata", {})
+            key = (meta.get("namespace"), meta.get("name"))
+            if key in sent and _rv(meta) <= sent[key]:
+                continue  # already in the replay (written between the mark and the snapshot)
             if check(
                 request, request.resource, meta.get("namespace"), meta.get("name"), strict=False
             ):
