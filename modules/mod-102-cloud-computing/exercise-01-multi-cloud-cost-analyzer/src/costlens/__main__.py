@@ -1,0 +1,5 @@
+"""``python -m costlens``: the same as the ``costlens`` command."""
+
+from costlens.cli import main
+
+main()
