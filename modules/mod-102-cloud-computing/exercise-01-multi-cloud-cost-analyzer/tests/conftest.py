@@ -5,7 +5,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from costlens.ingest import ingest, ingest_utilization
 from costlens.sample import generate
 from costlens.store import Store

@@ -5,7 +5,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from costlens import analyze
 from costlens.errors import CostlensError
 from costlens.ingest import ingest
@@ -36,8 +35,9 @@ def test_a_quiet_bill_raises_no_alarm_and_bursts_are_not_incidents(tmp_path: Pat
 
 def test_the_forecast_of_a_finished_month_is_what_was_spent(store: Store) -> None:
     f = analyze.forecast_month(store, date(2026, 10, 31))
-    spent = store.scalar("SELECT sum(EffectiveCost) FROM focus WHERE ChargePeriodStart < "
-                         "'2026-11-01'")
+    spent = store.scalar(
+        "SELECT sum(EffectiveCost) FROM focus WHERE ChargePeriodStart < '2026-11-01'"
+    )
     assert f.days_left == 0
     assert f.low == f.forecast == f.high == pytest.approx(spent, abs=0.01)
 
@@ -47,9 +47,11 @@ def test_forecast_intervals_cover_the_actual_month_end_most_of_the_time(tmp_path
     for seed in range(200, 210):
         store, _ = _store(tmp_path / str(seed), seed=seed, anomalies=False)
         f = analyze.forecast_month(store, date(2026, 11, 20))
-        actual = store.scalar("SELECT sum(EffectiveCost) FROM focus WHERE ChargePeriodStart >= "
-                              "'2026-11-01'")
-        assert f.low < f.forecast < f.high and f.spent_to_date < f.low
+        actual = store.scalar(
+            "SELECT sum(EffectiveCost) FROM focus WHERE ChargePeriodStart >= '2026-11-01'"
+        )
+        assert f.low < f.forecast < f.high
+        assert f.spent_to_date < f.low
         hits.append(f.low <= actual <= f.high)
     # A 90 % interval measured 70 % coverage over 30 seeds (README); a broken one gets ~0.
     assert sum(hits) >= 5, hits
@@ -67,13 +69,15 @@ def test_tag_coverage_names_the_untagged_resources(store: Store, sample: dict[st
     untagged = set(analyze.untagged_resources(store, top=100)["resource"])
     assert set(sample["truth"]["untagged"]) <= untagged
     coverage = analyze.tag_coverage(store).set_index("provider")
-    assert (coverage["coverage"] < 1).all() and (coverage["coverage"] > 0.5).all()
+    assert (coverage["coverage"] < 1).all()
+    assert (coverage["coverage"] > 0.5).all()
 
 
 def test_unit_costs_per_run_and_per_thousand_predictions(store: Store) -> None:
     units = analyze.unit_costs(store)
     runs = units["runs"]
-    assert runs["run_id"].is_unique and (runs["cost"] > 0).all()
+    assert runs["run_id"].is_unique
+    assert (runs["cost"] > 0).all()
     assert set(runs["provider"]) == {"AWS", "Google Cloud", "Microsoft"}
     app = units["apps"].iloc[0]
     assert app["app"] == "fraud-scorer"
@@ -81,13 +85,16 @@ def test_unit_costs_per_run_and_per_thousand_predictions(store: Store) -> None:
     assert app["cost_per_1k"] == pytest.approx(0.0002 + 0.12 * 0.0166667, rel=0.02)
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda s: analyze.spend(s, ["colour"]), "unknown dimension 'colour'"),
-    (lambda s: analyze.spend(s, ["provider"], metric="net"), "unknown metric"),
-    (lambda s: analyze.tag_coverage(s, "team'); DROP TABLE focus; --"), "bad tag key"),
-    (lambda s: analyze.forecast_month(s, date(2020, 1, 1)), "before the first day"),
-    (lambda s: analyze.anomalies(s, analyze.AnomalyParams(window=3)), "at least 7 days"),
-])
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda s: analyze.spend(s, ["colour"]), "unknown dimension 'colour'"),
+        (lambda s: analyze.spend(s, ["provider"], metric="net"), "unknown metric"),
+        (lambda s: analyze.tag_coverage(s, "team'); DROP TABLE focus; --"), "bad tag key"),
+        (lambda s: analyze.forecast_month(s, date(2020, 1, 1)), "before the first day"),
+        (lambda s: analyze.anomalies(s, analyze.AnomalyParams(window=3)), "at least 7 days"),
+    ],
+)
 def test_bad_parameters_are_clear_errors(store: Store, call: Any, message: str) -> None:
     with pytest.raises(CostlensError, match=message):
         call(store)

@@ -7,12 +7,12 @@ from typing import Any
 import boto3
 import pandas as pd
 import pytest
-
-from aiinfra_shared.services import start
 from costlens.errors import CostlensError
 from costlens.ingest import ingest
 from costlens.sample import generate
 from costlens.store import Store
+
+from aiinfra_shared.services import start
 
 
 def test_every_cloud_lands_in_focus_columns_with_its_own_totals(
@@ -22,22 +22,30 @@ def test_every_cloud_lands_in_focus_columns_with_its_own_totals(
     gcp = [json.loads(line) for line in Path(sample["files"]["gcp"][0]).read_text().splitlines()]
     azure_actual = pd.read_csv(sample["files"]["azure"][0])
     azure_amortized = pd.read_csv(sample["files"]["azure"][1])
-    got = store.df("SELECT ProviderName AS p, count(*) AS n, sum(BilledCost) AS billed, "
-                   "sum(EffectiveCost) AS eff FROM focus GROUP BY ALL").set_index("p")
+    got = store.df(
+        "SELECT ProviderName AS p, count(*) AS n, sum(BilledCost) AS billed, "
+        "sum(EffectiveCost) AS eff FROM focus GROUP BY ALL"
+    ).set_index("p")
     assert got.loc["AWS", "n"] == len(cur)
     assert got.loc["AWS", "billed"] == pytest.approx(cur["line_item_unblended_cost"].sum())
     gcp_net = sum(r["cost"] + sum(c["amount"] for c in r["credits"]) for r in gcp)
     assert got.loc["Google Cloud", "n"] == len(gcp)
     assert got.loc["Google Cloud", "eff"] == pytest.approx(gcp_net)
-    assert got.loc["Microsoft", "billed"] == pytest.approx(azure_actual["CostInBillingCurrency"].sum())
+    assert got.loc["Microsoft", "billed"] == pytest.approx(
+        azure_actual["CostInBillingCurrency"].sum()
+    )
     # Amortized: the reservation's cost sits on its usage rows, its purchase is 0.
-    assert got.loc["Microsoft", "eff"] == pytest.approx(azure_amortized["CostInBillingCurrency"].sum())
+    assert got.loc["Microsoft", "eff"] == pytest.approx(
+        azure_amortized["CostInBillingCurrency"].sum()
+    )
 
 
 def test_savings_plan_rows_follow_aws_focus_rules(store: Store) -> None:
-    rows = store.df("SELECT ChargeCategory, PricingCategory, sum(BilledCost) AS billed, "
-                    "sum(EffectiveCost) AS eff, sum(ListCost) AS list_cost FROM focus WHERE "
-                    "ProviderName = 'AWS' AND CommitmentDiscountId IS NOT NULL GROUP BY ALL")
+    rows = store.df(
+        "SELECT ChargeCategory, PricingCategory, sum(BilledCost) AS billed, "
+        "sum(EffectiveCost) AS eff, sum(ListCost) AS list_cost FROM focus WHERE "
+        "ProviderName = 'AWS' AND CommitmentDiscountId IS NOT NULL GROUP BY ALL"
+    )
     usage = rows[rows["ChargeCategory"] == "Usage"].iloc[0]
     fee = rows[rows["ChargeCategory"] == "Purchase"].iloc[0]
     assert usage["PricingCategory"] == "Committed"
@@ -51,10 +59,14 @@ def test_csv_and_parquet_cur_give_the_same_rows(tmp_path: Path, store: Store) ->
     generate(tmp_path, aws_format="csv", providers=("aws",))
     with Store(":memory:") as mem:
         ingest(mem, str(tmp_path / "aws-cur-00001.csv"))
-        csv_rows = mem.df("SELECT ChargePeriodStart, ResourceId, BilledCost, EffectiveCost, Tags "
-                          "FROM focus ORDER BY ALL")
-    parquet_rows = store.df("SELECT ChargePeriodStart, ResourceId, BilledCost, EffectiveCost, "
-                            "Tags FROM focus WHERE ProviderName = 'AWS' ORDER BY ALL")
+        csv_rows = mem.df(
+            "SELECT ChargePeriodStart, ResourceId, BilledCost, EffectiveCost, Tags "
+            "FROM focus ORDER BY ALL"
+        )
+    parquet_rows = store.df(
+        "SELECT ChargePeriodStart, ResourceId, BilledCost, EffectiveCost, "
+        "Tags FROM focus WHERE ProviderName = 'AWS' ORDER BY ALL"
+    )
     pd.testing.assert_frame_equal(csv_rows, parquet_rows)
 
 
@@ -71,7 +83,7 @@ def test_a_file_missing_columns_is_refused_whole(tmp_path: Path) -> None:
     bad = tmp_path / "cur.csv"
     pd.DataFrame({"identity_line_item_id": ["a"], "line_item_unblended_cost": ["1"]}).to_csv(bad)
     with Store(":memory:") as store:
-        with pytest.raises(CostlensError, match="missing column.*identity_time_interval"):
+        with pytest.raises(CostlensError, match=r"missing column.*identity_time_interval"):
             ingest(store, str(bad))
         assert store.rows() == 0
 
@@ -107,16 +119,21 @@ def test_the_amortized_export_alone_is_rejected_with_the_fix(sample: dict[str, A
     with Store(":memory:") as store:
         [result] = ingest(store, sample["files"]["azure"][1])
         reason = store.scalar("SELECT any_value(reason) FROM rejections")
-    assert result.rows_updated == 0 and result.rows_rejected > 0
+    assert result.rows_updated == 0
+    assert result.rows_rejected > 0
     assert "ingest the actual-cost export first" in reason
 
 
-@pytest.mark.parametrize("content, message", [
-    ("", "has no rows|cannot read"),
-    ("a,b\n1,2\n", "not a billing export costlens knows"),
-])
-def test_unreadable_or_foreign_files_are_clear_errors(tmp_path: Path, content: str,
-                                                      message: str) -> None:
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "has no rows|cannot read"),
+        ("a,b\n1,2\n", "not a billing export costlens knows"),
+    ],
+)
+def test_unreadable_or_foreign_files_are_clear_errors(
+    tmp_path: Path, content: str, message: str
+) -> None:
     path = tmp_path / "x.csv"
     path.write_text(content)
     with Store(":memory:") as store, pytest.raises(CostlensError, match=message):

@@ -178,7 +178,7 @@ class ShimmedEmulator(kmock.KubernetesEmulator):
             # while the replay is being sent is then streamed after it, not lost (it was, once
             # in a while under load: an operator never heard of a spec edit).
             mark = await self._buses[request.resource].mark()
-            replay = [
+            replay: list[dict[str, Any]] = [
                 {"type": "ADDED", "object": obj.raw}
                 for (resource, namespace, name), obj in self._objects.items()
                 if resource == request.resource
@@ -186,7 +186,7 @@ class ShimmedEmulator(kmock.KubernetesEmulator):
                 and check(request, resource, namespace, name, strict=False)
                 and int(obj.raw.get("metadata", {}).get("resourceVersion", "0") or 0) > int(since)
             ]
-        sent = {}
+        sent: dict[tuple[Any, Any], int] = {}
         for event in replay:
             meta = event["object"].get("metadata", {})
             sent[(meta.get("namespace"), meta.get("name"))] = _rv(meta)

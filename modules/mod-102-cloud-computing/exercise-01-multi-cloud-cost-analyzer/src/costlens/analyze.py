@@ -45,8 +45,15 @@ def _dimension(name: str) -> str:
     raise CostlensError(f"unknown dimension {name!r}; use {known}")
 
 
-def spend(store: Store, by: list[str], *, metric: str = "effective", top: int | None = None,
-          since: date | None = None, until: date | None = None) -> pd.DataFrame:  # fmt: skip
+def spend(
+    store: Store,
+    by: list[str],
+    *,
+    metric: str = "effective",
+    top: int | None = None,
+    since: date | None = None,
+    until: date | None = None,
+) -> pd.DataFrame:
     """Total cost grouped by dimensions (``provider``, ``service``, ``team``, ``tag:<key>``...).
 
     Returns:
@@ -56,10 +63,12 @@ def spend(store: Store, by: list[str], *, metric: str = "effective", top: int | 
         raise CostlensError(f"unknown metric {metric!r}; use {', '.join(METRICS)}")
     if not by:
         raise CostlensError("give at least one dimension to group by")
-    exprs = [f"{_dimension(d)} AS \"{d}\"" for d in by]
+    exprs = [f'{_dimension(d)} AS "{d}"' for d in by]
     where, params = _period(since, until)
-    sql = (f"SELECT {', '.join(exprs)}, round(sum({METRICS[metric]}), 2) AS cost FROM focus "
-           f"{where} GROUP BY ALL ORDER BY cost DESC")  # fmt: skip
+    sql = (
+        f"SELECT {', '.join(exprs)}, round(sum({METRICS[metric]}), 2) AS cost FROM focus "
+        f"{where} GROUP BY ALL ORDER BY cost DESC"
+    )
     frame = store.df(sql, params)
     total = frame["cost"].sum()
     frame["share"] = (frame["cost"] / total).round(4) if total else 0.0
@@ -143,9 +152,13 @@ def daily_series(store: Store) -> pd.DataFrame:
         raise CostlensError("the cost store has no usage rows; run `costlens ingest` first")
     frame["day"] = pd.to_datetime(frame["day"])
     days = pd.date_range(frame["day"].min(), frame["day"].max(), freq="D")
-    wide = frame.pivot_table(index="day", columns=["provider", "service"], values="cost",
-                             aggfunc="sum").reindex(days).fillna(0.0)  # fmt: skip
-    return wide
+    return (
+        frame.pivot_table(
+            index="day", columns=["provider", "service"], values="cost", aggfunc="sum"
+        )
+        .reindex(days)
+        .fillna(0.0)
+    )
 
 
 @dataclass
@@ -209,15 +222,22 @@ def scan(
             score = (x[t] - med) / spread
             if score > p.threshold and x[t] - med > p.min_excess:
                 clean[t] = med
-                found.append({"provider": key[0], "service": key[1],
-                              "date": series.index[t].date().isoformat(),
-                              "cost": round(float(x[t]), 2), "baseline": round(med, 2),
-                              "excess": round(float(x[t]) - med, 2),
-                              "score": round(float(score), 1)})  # fmt: skip
+                found.append(
+                    {
+                        "provider": key[0],
+                        "service": key[1],
+                        "date": series.index[t].date().isoformat(),
+                        "cost": round(float(x[t]), 2),
+                        "baseline": round(med, 2),
+                        "excess": round(float(x[t]) - med, 2),
+                        "score": round(float(score), 1),
+                    }
+                )
         cleaned[key] = clean
     columns = ["provider", "service", "date", "cost", "baseline", "excess", "score"]
-    flagged = pd.DataFrame(found, columns=columns).sort_values(["date", "excess"],
-                                                               ascending=[True, False])
+    flagged = pd.DataFrame(found, columns=columns).sort_values(
+        ["date", "excess"], ascending=[True, False]
+    )
     return flagged.reset_index(drop=True), cleaned
 
 
@@ -244,8 +264,11 @@ class Score:
         return self.true_positives / planted if planted else 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "precision": round(self.precision, 3),
-                "recall": round(self.recall, 3)}  # fmt: skip
+        return {
+            **asdict(self),
+            "precision": round(self.precision, 3),
+            "recall": round(self.recall, 3),
+        }
 
 
 def score_anomalies(found: pd.DataFrame, planted: list[dict[str, str]]) -> Score:
@@ -276,24 +299,34 @@ class Forecast:
 
 
 def daily_totals(store: Store) -> pd.Series:
-    frame = store.df("SELECT CAST(ChargePeriodStart AS DATE) AS day, sum(EffectiveCost) AS cost "
-                     "FROM focus WHERE ChargeCategory = 'Usage' GROUP BY ALL")  # fmt: skip
+    frame = store.df(
+        "SELECT CAST(ChargePeriodStart AS DATE) AS day, sum(EffectiveCost) AS cost "
+        "FROM focus WHERE ChargeCategory = 'Usage' GROUP BY ALL"
+    )
     if frame.empty:
         raise CostlensError("the cost store has no usage rows; run `costlens ingest` first")
     s = frame.set_index(pd.to_datetime(frame["day"]))["cost"].sort_index()
     return s.reindex(pd.date_range(s.index.min(), s.index.max(), freq="D"), fill_value=0.0)
 
 
-def forecast_month(store: Store, as_of: date | None = None, *, level: float = 0.9,
-                   history: int = 28, sims: int = 4000, seed: int = 0) -> Forecast:  # fmt: skip
+def forecast_month(
+    store: Store,
+    as_of: date | None = None,
+    *,
+    level: float = 0.9,
+    history: int = 28,
+    sims: int = 4000,
+    seed: int = 0,
+) -> Forecast:
     """Forecast the month's total effective cost from the days up to ``as_of``.
 
     Usage: each remaining day is simulated as a day drawn from the last ``history`` days of
     the same kind (weekday or weekend), shifted by the level uncertainty of that history (a
-    double bootstrap), so the interval carries the real day-to-day noise, bursts included. The history is the daily
-    usage with detected anomalies replaced by their baselines (:func:`scan`): a past incident
-    is not forecast to repeat every day; the days already spent count as they were. One-off charges already
-    posted this month (purchases, taxes) are added as they are; none are invented.
+    double bootstrap), so the interval carries the real day-to-day noise, bursts included.
+    The history is the daily usage with detected anomalies replaced by their baselines
+    (:func:`scan`): a past incident is not forecast to repeat every day; the days already
+    spent count as they were. One-off charges already posted this month (purchases, taxes)
+    are added as they are; none are invented.
     """
     if not 0.5 <= level < 1:
         raise CostlensError(f"the interval level must be in [0.5, 1), got {level}")
@@ -331,8 +364,12 @@ def forecast_month(store: Store, as_of: date | None = None, *, level: float = 0.
     totals_sim = spent + np.clip(future, 0, None)
     lo_q, hi_q = (1 - level) / 2, 1 - (1 - level) / 2
     return Forecast(
-        month=f"{month_start:%Y-%m}", as_of=end.date().isoformat(), days_left=len(remaining),
-        spent_to_date=round(spent, 2), forecast=round(float(np.median(totals_sim)), 2),
+        month=f"{month_start:%Y-%m}",
+        as_of=end.date().isoformat(),
+        days_left=len(remaining),
+        spent_to_date=round(spent, 2),
+        forecast=round(float(np.median(totals_sim)), 2),
         low=round(float(np.quantile(totals_sim, lo_q)), 2),
-        high=round(float(np.quantile(totals_sim, hi_q)), 2), level=level,
-    )  # fmt: skip
+        high=round(float(np.quantile(totals_sim, hi_q)), 2),
+        level=level,
+    )

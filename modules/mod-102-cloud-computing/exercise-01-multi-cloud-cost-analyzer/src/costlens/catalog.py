@@ -33,9 +33,14 @@ def load_catalog() -> dict[tuple[str, str], Instance]:
     rows = csv.DictReader(line for line in text.splitlines() if not line.startswith("#"))
     return {
         (r["provider"], r["instance_type"]): Instance(
-            r["provider"], r["instance_type"], r["family"], int(r["vcpu"]),
-            float(r["memory_gib"]), int(r["gpus"]), float(r["hourly_usd"]),
-        )  # fmt: skip
+            r["provider"],
+            r["instance_type"],
+            r["family"],
+            int(r["vcpu"]),
+            float(r["memory_gib"]),
+            int(r["gpus"]),
+            float(r["hourly_usd"]),
+        )
         for r in rows
     }
 

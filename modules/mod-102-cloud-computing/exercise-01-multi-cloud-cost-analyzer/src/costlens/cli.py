@@ -6,15 +6,13 @@ Exit codes: 0 done, 1 bad input (one line on stderr), 2 bad usage.
 from __future__ import annotations
 
 import json
-import math
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import pandas as pd
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from aiinfra_shared.cliapp import console, err_console, package_app, run_typer, settings_from
 from costlens import analyze, report
@@ -32,6 +30,7 @@ from costlens.notify import (
 from costlens.recommend import Params, recommend
 from costlens.sample import generate as generate_sample
 from costlens.store import Store
+from costlens.tables import print_frame
 
 app = package_app(
     "102-01: Multi-cloud cost analyzer: AWS CUR, GCP and Azure billing exports normalized to "
@@ -61,27 +60,6 @@ def _date(value: str | None, option: str) -> date | None:
         raise CostlensError(f"{option} must be a date YYYY-MM-DD, got {value!r}") from None
 
 
-def _cell(value: Any) -> str:
-    if isinstance(value, float):
-        if math.isnan(value):
-            return ""
-        return f"{value:,.2f}" if abs(value) >= 1 or value == 0 else f"{value:.4g}"
-    return escape(str(value))
-
-
-def print_frame(frame: pd.DataFrame, title: str | None = None, as_json: bool = False) -> None:
-    if as_json:
-        print(frame.to_json(orient="records", date_format="iso", indent=2))
-        return
-    table = Table(title=title)
-    for column in frame.columns:
-        numeric = pd.api.types.is_numeric_dtype(frame[column])
-        table.add_column(str(column), justify="right" if numeric else "left")
-    for row in frame.itertuples(index=False):
-        table.add_row(*(_cell(v) for v in row))
-    console.print(table)
-
-
 @app.command()
 def generate(
     out: Annotated[Path, typer.Argument(help="Folder to write the sample exports into.")],
@@ -96,8 +74,15 @@ def generate(
     utilization.csv and truth.json (what was planted)."""
     first = _date(start, "--start")
     assert first is not None
-    manifest = generate_sample(out, start=first, days=days, seed=seed, scale=scale,
-                               aws_format=aws_format, anomalies=anomalies)  # fmt: skip
+    manifest = generate_sample(
+        out,
+        start=first,
+        days=days,
+        seed=seed,
+        scale=scale,
+        aws_format=aws_format,
+        anomalies=anomalies,
+    )
     for provider, files in manifest["files"].items():
         for name in files:
             console.print(f"{provider:<6} {escape(name)}")
@@ -119,15 +104,22 @@ def ingest_cmd(
     results = []
     with Store(settings.db) as store, console.status("reading") as status:
         for source in sources:
-            results += ingest(store, source, fmt=fmt, currency=settings.currency,
-                              on_file=lambda n: status.update(f"loading {n}"))  # fmt: skip
+            results += ingest(
+                store,
+                source,
+                fmt=fmt,
+                currency=settings.currency,
+                on_file=lambda n: status.update(f"loading {n}"),
+            )
         loaded_util = ingest_utilization(store, utilization) if utilization else 0
         total = store.rows()
     frame = pd.DataFrame([r.as_dict() for r in results])
     print_frame(frame, "ingested", as_json)
     if not as_json:
-        console.print(f"{total:,} rows in {escape(str(settings.db))}"
-                      + (f"; {loaded_util:,} utilization rows" if utilization else ""))  # fmt: skip
+        console.print(
+            f"{total:,} rows in {escape(str(settings.db))}"
+            + (f"; {loaded_util:,} utilization rows" if utilization else "")
+        )
     rejected = int(frame["rows_rejected"].sum()) if not frame.empty else 0
     if rejected:
         err_console.print(f"warning: {rejected} row(s) rejected; see `costlens rejections`")
@@ -141,10 +133,12 @@ def rejections(
 ) -> None:
     """The rows that were not loaded, and why."""
     with _open(db) as store:
-        counts = store.df("SELECT reason, count(*) AS rows FROM rejections GROUP BY ALL "
-                          "ORDER BY rows DESC")  # fmt: skip
-        sample = store.df('SELECT source, "row", reason FROM rejections ORDER BY source, "row" '
-                          "LIMIT ?", [limit])  # fmt: skip
+        counts = store.df(
+            "SELECT reason, count(*) AS rows FROM rejections GROUP BY ALL ORDER BY rows DESC"
+        )
+        sample = store.df(
+            'SELECT source, "row", reason FROM rejections ORDER BY source, "row" LIMIT ?', [limit]
+        )
     if as_json:
         print_frame(sample, as_json=True)
         return
@@ -167,8 +161,13 @@ def query(
 
 @app.command()
 def spend(
-    by: Annotated[str, typer.Option(help="Comma-separated: provider, service, team, tag:<key>, "
-                                         "day, month, region, account...")] = "provider,service",
+    by: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated: provider, service, team, tag:<key>, "
+            "day, month, region, account..."
+        ),
+    ] = "provider,service",
     metric: Annotated[str, typer.Option(help="effective, billed or list.")] = "effective",
     top: Annotated[int | None, typer.Option(help="Only the N largest groups.")] = None,
     db: DbOpt = None,
@@ -222,9 +221,11 @@ def anomalies(
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise CostlensError(f"{truth}: not a costlens truth.json ({exc})") from exc
         score = analyze.score_anomalies(found, planted)
-        console.print(f"precision {score.precision:.2f}, recall {score.recall:.2f} "
-                      f"({score.true_positives} of {len(planted)} planted days found, "
-                      f"{score.false_positives} false alarms)")  # fmt: skip
+        console.print(
+            f"precision {score.precision:.2f}, recall {score.recall:.2f} "
+            f"({score.true_positives} of {len(planted)} planted days found, "
+            f"{score.false_positives} false alarms)"
+        )
 
 
 @app.command()
@@ -240,9 +241,11 @@ def forecast(
     if as_json:
         print(json.dumps(result.as_dict(), indent=2))
         return
-    console.print(f"{result.month}: spent {result.spent_to_date:,.2f} by {result.as_of}; "
-                  f"month end {result.forecast:,.2f} ({result.level:.0%} interval "
-                  f"{result.low:,.2f} - {result.high:,.2f}, {result.days_left} days left)")
+    console.print(
+        f"{result.month}: spent {result.spent_to_date:,.2f} by {result.as_of}; "
+        f"month end {result.forecast:,.2f} ({result.level:.0%} interval "
+        f"{result.low:,.2f} - {result.high:,.2f}, {result.days_left} days left)"
+    )
 
 
 @app.command("recommend")
@@ -260,9 +263,18 @@ def recommend_cmd(
     if as_json:
         print(json.dumps([r.as_dict() for r in recs], indent=2, default=str))
         return
-    frame = pd.DataFrame([{"kind": r.kind, "provider": r.provider, "resource": r.resource,
-                           "action": r.action, "saving/month": r.monthly_saving}
-                          for r in recs])  # fmt: skip
+    frame = pd.DataFrame(
+        [
+            {
+                "kind": r.kind,
+                "provider": r.provider,
+                "resource": r.resource,
+                "action": r.action,
+                "saving/month": r.monthly_saving,
+            }
+            for r in recs
+        ]
+    )
     print_frame(frame, "recommendations")
     console.print(f"total: {sum(r.monthly_saving for r in recs):,.2f} a month")
 
@@ -292,8 +304,10 @@ def _send(db: Path | None, delivery: Delivery, source: list[str] | None = None) 
             ingest(store, s, currency=settings.currency)
         summary = report.summarize(store)
     text = report.digest_text(summary)
-    subject = f"costlens: {summary.total:,.2f} {summary.currency}, {len(summary.anomalies)} " \
-        f"anomalies, save {summary.saving:,.2f}/month"  # fmt: skip
+    subject = (
+        f"costlens: {summary.total:,.2f} {summary.currency}, {len(summary.anomalies)} "
+        f"anomalies, save {summary.saving:,.2f}/month"
+    )
     if delivery.smtp:
         send_email(delivery, subject, text)
     if delivery.webhook:
@@ -302,8 +316,9 @@ def _send(db: Path | None, delivery: Delivery, source: list[str] | None = None) 
 
 
 @app.command()
-def digest(smtp: SmtpOpt = None, to: ToOpt = None, webhook: HookOpt = None,
-           db: DbOpt = None) -> None:  # fmt: skip
+def digest(
+    smtp: SmtpOpt = None, to: ToOpt = None, webhook: HookOpt = None, db: DbOpt = None
+) -> None:
     """Send the digest now (e-mail and/or webhook)."""
     delivery = Delivery(smtp=smtp, to=tuple(to or ()), webhook=webhook)
     delivery.check()
@@ -328,8 +343,12 @@ def schedule(
     nxt = parse_cron(cron).get_next(datetime)
     stop = stop_on_signals()
     console.print(f"scheduled '{escape(cron)}'; next at {nxt:%Y-%m-%d %H:%M:%S}")
-    sent = run_schedule(cron, lambda: console.print(f"sent: {escape(_send(db, delivery, source))}"),
-                        max_runs=max_runs, stop=stop)  # fmt: skip
+    sent = run_schedule(
+        cron,
+        lambda: console.print(f"sent: {escape(_send(db, delivery, source))}"),
+        max_runs=max_runs,
+        stop=stop,
+    )
     console.print(f"stopped after {sent} digest(s)")
 
 
@@ -340,7 +359,7 @@ def demo(
     ] = None,
 ) -> None:
     """Show the exercise working (what `aiinfra run 102-01` runs)."""
-    from costlens.demo import run_demo  # noqa: PLC0415 - starts services, imported on use
+    from costlens.demo import run_demo
 
     run_demo(workdir)
 

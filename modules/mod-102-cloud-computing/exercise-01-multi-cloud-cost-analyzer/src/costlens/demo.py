@@ -22,12 +22,12 @@ import pandas as pd
 from aiinfra_shared.cliapp import console
 from aiinfra_shared.services import start
 from costlens import analyze, report
-from costlens.cli import print_frame
 from costlens.ingest import ingest, ingest_utilization
 from costlens.mailsink import smtp_sink
 from costlens.notify import Delivery, send_email
 from costlens.sample import generate
 from costlens.store import Store
+from costlens.tables import print_frame
 
 BUCKET = "billing-exports"
 PREFIX = "cur2/ml-payer/data/BILLING_PERIOD=2026-10/"
@@ -55,8 +55,10 @@ def run_demo(workdir: Path | None = None) -> None:
         results = ingest(store, f"s3://{BUCKET}/cur2/")
         results += ingest(store, str(exports))  # the AWS file again: all duplicates
         ingest_utilization(store, Path(manifest["utilization"]))
-        print_frame(pd.DataFrame([r.as_dict() for r in results]),
-                    "2. ingested (the local AWS copy is refused as duplicates)")  # fmt: skip
+        print_frame(
+            pd.DataFrame([r.as_dict() for r in results]),
+            "2. ingested (the local AWS copy is refused as duplicates)",
+        )
 
         print_frame(analyze.spend(store, ["provider"]), "3. spend by provider")
         print_frame(analyze.spend(store, ["provider", "service"], top=8), "top services")
@@ -66,33 +68,52 @@ def run_demo(workdir: Path | None = None) -> None:
         found = analyze.anomalies(store)
         print_frame(found, "anomalies")
         score = analyze.score_anomalies(found, manifest["truth"]["anomalies"])
-        console.print(f"   against the planted anomalies: precision {score.precision:.2f}, "
-                      f"recall {score.recall:.2f}")  # fmt: skip
+        console.print(
+            f"   against the planted anomalies: precision {score.precision:.2f}, "
+            f"recall {score.recall:.2f}"
+        )
         f = analyze.forecast_month(store, date(2026, 11, 20))
-        actual = store.scalar("SELECT sum(EffectiveCost) FROM focus WHERE ChargePeriodStart "
-                              ">= '2026-11-01'")  # fmt: skip
-        console.print(f"   forecast {f.month} as of {f.as_of}: {f.forecast:,.2f} "
-                      f"({f.level:.0%} interval {f.low:,.2f} - {f.high:,.2f}); the data says "
-                      f"{actual:,.2f}")  # fmt: skip
+        actual = store.scalar(
+            "SELECT sum(EffectiveCost) FROM focus WHERE ChargePeriodStart >= '2026-11-01'"
+        )
+        console.print(
+            f"   forecast {f.month} as of {f.as_of}: {f.forecast:,.2f} "
+            f"({f.level:.0%} interval {f.low:,.2f} - {f.high:,.2f}); the data says "
+            f"{actual:,.2f}"
+        )
 
         with console.status("computing the dashboard"):
             summary = report.summarize(store)
-        recs = pd.DataFrame([{"kind": r.kind, "provider": r.provider, "action": r.action,
-                              "saving/month": r.monthly_saving}
-                             for r in summary.recommendations])  # fmt: skip
+        recs = pd.DataFrame(
+            [
+                {
+                    "kind": r.kind,
+                    "provider": r.provider,
+                    "action": r.action,
+                    "saving/month": r.monthly_saving,
+                }
+                for r in summary.recommendations
+            ]
+        )
         print_frame(recs, f"recommendations: {summary.saving:,.2f} a month")
         html = report.write_dashboard(summary, root / "costlens.html")
-        console.print(f"[bold]4.[/] dashboard: {html} ({html.stat().st_size / 1e6:.1f} MB, "
-                      "opens offline)")
+        console.print(
+            f"[bold]4.[/] dashboard: {html} ({html.stat().st_size / 1e6:.1f} MB, opens offline)"
+        )
 
         mailbox = stack.enter_context(smtp_sink())
         delivery = Delivery(smtp=mailbox.address, to=("finops@example.com",))
         send_email(delivery, "costlens digest", report.digest_text(summary), html)
         mailbox.arrived.wait(10)
         got = mailbox.messages[0] if mailbox.messages else None
-        console.print(f"   digest e-mailed to an SMTP server on {mailbox.address}: "
-                      + (f"received '{got['Subject']}' with {len(list(got.iter_attachments()))} "
-                         "attachment" if got else "NOT received"))  # fmt: skip
+        console.print(
+            f"   digest e-mailed to an SMTP server on {mailbox.address}: "
+            + (
+                f"received '{got['Subject']}' with {len(list(got.iter_attachments()))} attachment"
+                if got
+                else "NOT received"
+            )
+        )
         (root / "digest.txt").write_text(report.digest_text(summary))
         (root / "summary.json").write_text(json.dumps(report.digest_payload(summary), indent=2))
         console.print(f"   digest text: {root / 'digest.txt'}")

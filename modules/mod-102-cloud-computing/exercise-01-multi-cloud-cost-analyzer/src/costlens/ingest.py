@@ -25,6 +25,7 @@ import pandas as pd
 from costlens.errors import CostlensError
 from costlens.store import FOCUS_COLUMNS, Store
 
+NONE = np.array(None, dtype=object)  # a missing FOCUS value inside np.where
 FORMATS = ("aws-cur", "gcp-billing", "azure-actual", "azure-amortized")
 
 SERVICE_CATEGORY = {
@@ -53,19 +54,37 @@ AWS_SERVICE_NAMES = {
 }
 
 AWS_REQUIRED = (
-    "identity_line_item_id", "identity_time_interval", "bill_payer_account_id",
-    "line_item_usage_account_id", "line_item_line_item_type", "line_item_usage_start_date",
-    "line_item_usage_end_date", "line_item_product_code", "line_item_resource_id",
-    "line_item_usage_amount", "line_item_unblended_cost", "line_item_currency_code",
-)  # fmt: skip
+    "identity_line_item_id",
+    "identity_time_interval",
+    "bill_payer_account_id",
+    "line_item_usage_account_id",
+    "line_item_line_item_type",
+    "line_item_usage_start_date",
+    "line_item_usage_end_date",
+    "line_item_product_code",
+    "line_item_resource_id",
+    "line_item_usage_amount",
+    "line_item_unblended_cost",
+    "line_item_currency_code",
+)
 GCP_REQUIRED = (
-    "billing_account_id", "service.description", "sku.id", "usage_start_time",
-    "usage_end_time", "cost", "currency",
-)  # fmt: skip
+    "billing_account_id",
+    "service.description",
+    "sku.id",
+    "usage_start_time",
+    "usage_end_time",
+    "cost",
+    "currency",
+)
 AZURE_REQUIRED = (
-    "Date", "SubscriptionId", "ResourceId", "MeterCategory", "ChargeType",
-    "CostInBillingCurrency", "BillingCurrency",
-)  # fmt: skip
+    "Date",
+    "SubscriptionId",
+    "ResourceId",
+    "MeterCategory",
+    "ChargeType",
+    "CostInBillingCurrency",
+    "BillingCurrency",
+)
 
 
 @dataclass
@@ -120,8 +139,10 @@ class Frame:
             empty = raw.isna() | (raw.astype(str).str.strip() == "")
             values = values.where(~empty, default)
             bad &= ~empty
-        self.reject(bad, label + " " + raw.astype(str).str.slice(0, 40).map(repr)
-                    + " is not a finite number")  # fmt: skip
+        self.reject(
+            bad,
+            label + " " + raw.astype(str).str.slice(0, 40).map(repr) + " is not a finite number",
+        )
         return values.where(~bad, 0.0)
 
     def timestamp(self, name: str, label: str, fmt: str | None = None) -> pd.Series:
@@ -129,8 +150,9 @@ class Frame:
         raw = self.col(name, None)
         values = pd.to_datetime(raw, errors="coerce", utc=True, format=fmt)
         bad = values.isna()
-        self.reject(bad, label + " " + raw.astype(str).str.slice(0, 40).map(repr)
-                    + " is not a date")  # fmt: skip
+        self.reject(
+            bad, label + " " + raw.astype(str).str.slice(0, 40).map(repr) + " is not a date"
+        )
         return values.dt.tz_convert(None)
 
 
@@ -143,7 +165,7 @@ def _require(columns: list[str], required: tuple[str, ...], source: str, fmt: st
 
 
 def _sha(parts: pd.Series) -> pd.Series:
-    return parts.map(lambda s: hashlib.sha1(s.encode()).hexdigest())
+    return parts.map(lambda s: hashlib.sha1(s.encode(), usedforsecurity=False).hexdigest())
 
 
 def _tags_json(values: pd.Series, strip_prefix: str = "") -> pd.Series:
@@ -160,12 +182,19 @@ def _tags_json(values: pd.Series, strip_prefix: str = "") -> pd.Series:
                 v = json.loads(text)
             except json.JSONDecodeError:
                 return "{}"
+        items: list[tuple[Any, ...]]
         if isinstance(v, dict):
-            items = v.items()
+            items = list(v.items())
         else:  # a Parquet map arrives as a list of (key, value) pairs, GCP as [{key, value}]
             items = [(x["key"], x["value"]) if isinstance(x, dict) else tuple(x) for x in v]
-        return json.dumps({str(k).removeprefix(strip_prefix): str(val) for k, val in items
-                           if val is not None and str(val) != ""}, sort_keys=True)  # fmt: skip
+        return json.dumps(
+            {
+                str(k).removeprefix(strip_prefix): str(val)
+                for k, val in items
+                if val is not None and str(val) != ""
+            },
+            sort_keys=True,
+        )
 
     return values.map(one)
 
@@ -222,27 +251,40 @@ def from_aws(raw: pd.DataFrame, source: str) -> Frame:
     o["SubAccountName"] = f.text("line_item_usage_account_name")
     o["ProviderName"] = "AWS"
     o["InvoiceIssuerName"] = f.text("bill_billing_entity", "AWS").replace("", "AWS")
-    o["BillingPeriodStart"] = pd.to_datetime(f.col("bill_billing_period_start_date", None),
-                                             errors="coerce", utc=True).dt.tz_convert(None)
-    o["BillingPeriodEnd"] = pd.to_datetime(f.col("bill_billing_period_end_date", None),
-                                           errors="coerce", utc=True).dt.tz_convert(None)
+    o["BillingPeriodStart"] = pd.to_datetime(
+        f.col("bill_billing_period_start_date", None), errors="coerce", utc=True
+    ).dt.tz_convert(None)
+    o["BillingPeriodEnd"] = pd.to_datetime(
+        f.col("bill_billing_period_end_date", None), errors="coerce", utc=True
+    ).dt.tz_convert(None)
     o["ChargePeriodStart"], o["ChargePeriodEnd"] = start, end
-    category = item.map({
-        "Usage": "Usage", "SavingsPlanCoveredUsage": "Usage", "DiscountedUsage": "Usage",
-        "SavingsPlanNegation": "Usage", "SavingsPlanRecurringFee": "Purchase",
-        "SavingsPlanUpfrontFee": "Purchase", "RIFee": "Purchase", "Fee": "Purchase",
-        "Tax": "Tax", "Credit": "Credit", "Refund": "Credit", "BundledDiscount": "Credit",
-        "Discount": "Credit",
-    })  # fmt: skip
+    category = item.map(
+        {
+            "Usage": "Usage",
+            "SavingsPlanCoveredUsage": "Usage",
+            "DiscountedUsage": "Usage",
+            "SavingsPlanNegation": "Usage",
+            "SavingsPlanRecurringFee": "Purchase",
+            "SavingsPlanUpfrontFee": "Purchase",
+            "RIFee": "Purchase",
+            "Fee": "Purchase",
+            "Tax": "Tax",
+            "Credit": "Credit",
+            "Refund": "Credit",
+            "BundledDiscount": "Credit",
+            "Discount": "Credit",
+        }
+    )
     f.reject(category.isna(), "line_item_line_item_type " + item.map(repr) + " is unknown")
     o["ChargeCategory"] = category
     o["ChargeDescription"] = f.text("line_item_line_item_description")
     committed = item.isin(["SavingsPlanCoveredUsage", "DiscountedUsage", "SavingsPlanNegation"])
     term = f.text("pricing_term")
-    o["PricingCategory"] = np.where(committed, "Committed",
-                                    np.where(category == "Usage",
-                                             np.where(term == "Spot", "Dynamic", "Standard"),
-                                             None))  # fmt: skip
+    o["PricingCategory"] = np.where(
+        committed,
+        "Committed",
+        np.where(category == "Usage", np.where(term == "Spot", "Dynamic", "Standard"), NONE),
+    )
     o["CommitmentDiscountId"] = f.text("savings_plan_savings_plan_a_r_n").replace("", None)
     code = f.text("line_item_product_code")
     o["ServiceName"] = code.map(lambda c: AWS_SERVICE_NAMES.get(c, c))
@@ -255,16 +297,21 @@ def from_aws(raw: pd.DataFrame, source: str) -> Frame:
     o["ListCost"] = listed
     o["BilledCost"] = unblended
     o["EffectiveCost"] = np.select(
-        [item == "SavingsPlanCoveredUsage", item == "DiscountedUsage",
-         item.isin(["SavingsPlanNegation", "SavingsPlanRecurringFee", "RIFee"])],
-        [sp_eff, ri_eff, 0.0], unblended,
-    )  # fmt: skip
+        [
+            item == "SavingsPlanCoveredUsage",
+            item == "DiscountedUsage",
+            item.isin(["SavingsPlanNegation", "SavingsPlanRecurringFee", "RIFee"]),
+        ],
+        [sp_eff, ri_eff, 0.0],
+        unblended,
+    )
     o["BillingCurrency"] = f.text("line_item_currency_code")
     o["Tags"] = _tags_json(f.col("resource_tags", None), strip_prefix="user_")
     o["x_InstanceType"] = f.text("product_instance_type").replace("", None)
     o["x_UsageType"] = f.text("line_item_usage_type")
-    o["x_LineItemKey"] = ("aws|" + f.text("identity_line_item_id") + "|"
-                          + f.text("identity_time_interval"))  # fmt: skip
+    o["x_LineItemKey"] = (
+        "aws|" + f.text("identity_line_item_id") + "|" + f.text("identity_time_interval")
+    )
     o["x_MatchKey"] = None
     return f
 
@@ -298,14 +345,21 @@ def from_gcp(raw: pd.DataFrame, source: str) -> Frame:
     o["BillingPeriodEnd"] = month + pd.offsets.MonthBegin(1)
     o["ChargePeriodStart"] = f.timestamp("usage_start_time", "usage_start_time")
     o["ChargePeriodEnd"] = f.timestamp("usage_end_time", "usage_end_time")
-    category = cost_type.map({"regular": "Usage", "tax": "Tax", "adjustment": "Adjustment",
-                              "rounding_error": "Adjustment"})  # fmt: skip
+    category = cost_type.map(
+        {
+            "regular": "Usage",
+            "tax": "Tax",
+            "adjustment": "Adjustment",
+            "rounding_error": "Adjustment",
+        }
+    )
     f.reject(category.isna(), "cost_type " + cost_type.map(repr) + " is unknown")
     o["ChargeCategory"] = category
     o["ChargeDescription"] = f.text("sku.description")
     committed = credit_types.str.contains("COMMITTED_USAGE_DISCOUNT", regex=False)
-    o["PricingCategory"] = np.where(category == "Usage",
-                                    np.where(committed, "Committed", "Standard"), None)
+    o["PricingCategory"] = np.where(
+        category == "Usage", np.where(committed, "Committed", "Standard"), NONE
+    )
     o["CommitmentDiscountId"] = None
     o["ServiceName"] = f.text("service.description")
     o["ResourceId"] = f.text("resource.global_name").replace("", None)
@@ -334,8 +388,7 @@ def from_gcp(raw: pd.DataFrame, source: str) -> Frame:
 
 
 def _azure_match(f: Frame) -> pd.Series:
-    parts = ["Date", "ResourceId", "MeterId", "ChargeType", "PricingModel", "BenefitId",
-             "Quantity"]  # fmt: skip
+    parts = ["Date", "ResourceId", "MeterId", "ChargeType", "PricingModel", "BenefitId", "Quantity"]
     return "azure|" + _sha(pd.concat([f.text(p) for p in parts], axis=1).agg("\x1f".join, axis=1))
 
 
@@ -354,23 +407,40 @@ def from_azure(raw: pd.DataFrame, source: str) -> Frame:
     o["SubAccountName"] = f.text("SubscriptionName").replace("", None)
     o["ProviderName"] = "Microsoft"
     o["InvoiceIssuerName"] = "Microsoft"
-    o["BillingPeriodStart"] = pd.to_datetime(f.col("BillingPeriodStartDate", None),
-                                             format="%m/%d/%Y", errors="coerce")
-    o["BillingPeriodEnd"] = pd.to_datetime(f.col("BillingPeriodEndDate", None),
-                                           format="%m/%d/%Y", errors="coerce") + pd.Timedelta(days=1)
+    o["BillingPeriodStart"] = pd.to_datetime(
+        f.col("BillingPeriodStartDate", None), format="%m/%d/%Y", errors="coerce"
+    )
+    o["BillingPeriodEnd"] = pd.to_datetime(
+        f.col("BillingPeriodEndDate", None), format="%m/%d/%Y", errors="coerce"
+    ) + pd.Timedelta(days=1)
     o["ChargePeriodStart"] = day
     o["ChargePeriodEnd"] = day + pd.Timedelta(days=1)
-    category = charge.map({"Usage": "Usage", "UnusedReservation": "Usage",
-                           "UnusedSavingsPlan": "Usage", "Purchase": "Purchase",
-                           "Refund": "Credit", "Tax": "Tax", "RoundingAdjustment": "Adjustment"})
+    category = charge.map(
+        {
+            "Usage": "Usage",
+            "UnusedReservation": "Usage",
+            "UnusedSavingsPlan": "Usage",
+            "Purchase": "Purchase",
+            "Refund": "Credit",
+            "Tax": "Tax",
+            "RoundingAdjustment": "Adjustment",
+        }
+    )
     f.reject(category.isna(), "ChargeType " + charge.map(repr) + " is unknown")
     o["ChargeCategory"] = category
     o["ChargeDescription"] = f.text("ProductName")
     o["PricingCategory"] = np.where(
         category == "Usage",
-        pricing.map({"OnDemand": "Standard", "Reservation": "Committed",
-                     "SavingsPlan": "Committed", "Spot": "Dynamic"}).fillna("Other"), None,
-    )  # fmt: skip
+        pricing.map(
+            {
+                "OnDemand": "Standard",
+                "Reservation": "Committed",
+                "SavingsPlan": "Committed",
+                "Spot": "Dynamic",
+            }
+        ).fillna("Other"),
+        None,
+    )
     benefit = f.text("BenefitId")
     if "ReservationId" in raw.columns:  # the EA schema's name
         benefit = benefit.where(benefit != "", f.text("ReservationId"))
@@ -410,8 +480,10 @@ def _raw_json(raw: pd.DataFrame, index: pd.Index) -> list[str]:
     sample = raw.loc[index]
     if "__raw__" in sample.columns:
         return [s[:2000] for s in sample["__raw__"].astype(str)]
-    return [json.dumps({k: str(v) for k, v in r.items()})[:2000]
-            for r in sample.to_dict(orient="records")]  # fmt: skip
+    return [
+        json.dumps({k: str(v) for k, v in r.items()})[:2000]
+        for r in sample.to_dict(orient="records")
+    ]
 
 
 def _finish(f: Frame, store: Store, currency: str) -> None:
@@ -419,31 +491,37 @@ def _finish(f: Frame, store: Store, currency: str) -> None:
     o = f.out
     o["ServiceCategory"] = o["ServiceName"].map(SERVICE_CATEGORY).fillna("Other")
     other = o["BillingCurrency"] != currency
-    f.reject(other, "currency " + o["BillingCurrency"].map(repr) + f" is not the store's {currency}")
+    f.reject(
+        other, "currency " + o["BillingCurrency"].map(repr) + f" is not the store's {currency}"
+    )
     backwards = o["ChargePeriodEnd"] < o["ChargePeriodStart"]
     f.reject(backwards.fillna(False), "ChargePeriodEnd is before ChargePeriodStart")
     dup_in_file = o["x_LineItemKey"].duplicated(keep="first")
     first_row = o.reset_index().groupby("x_LineItemKey")["index"].transform("min")
-    f.reject(dup_in_file, "duplicate line item (same as row " + (first_row + 1).astype(str)
-             + " of this file)")  # fmt: skip
+    f.reject(
+        dup_in_file,
+        "duplicate line item (same as row " + (first_row + 1).astype(str) + " of this file)",
+    )
 
 
 def _record_rejections(store: Store, f: Frame, fmt: str) -> int:
     bad = f.reason != ""
     if not bad.any():
         return 0
-    rows = pd.DataFrame({
-        "source": f.source,
-        "row": f.raw.index[bad] + 1,
-        "provider": f.provider,
-        "reason": f.reason[bad].to_numpy(),
-        "raw": _raw_json(f.raw, f.raw.index[bad]),
-    })  # fmt: skip
+    rows = pd.DataFrame(
+        {
+            "source": f.source,
+            "row": f.raw.index[bad] + 1,
+            "provider": f.provider,
+            "reason": f.reason[bad].to_numpy(),
+            "raw": _raw_json(f.raw, f.raw.index[bad]),
+        }
+    )
     store.con.register("rejected_rows", rows)
     try:
         store.con.execute(
             'INSERT INTO rejections (source, "row", provider, reason, raw) '
-            "SELECT source, \"row\", provider, reason, raw FROM rejected_rows"
+            'SELECT source, "row", provider, reason, raw FROM rejected_rows'
         )
     finally:
         store.con.unregister("rejected_rows")
@@ -465,12 +543,19 @@ def load_frame(store: Store, f: Frame, fmt: str, sha: str, currency: str) -> Ing
             staged = o.loc[ok, ["x_LineItemKey"]]
             store.con.register("staged", staged)
             try:
-                known = set(store.con.execute(
-                    "SELECT s.x_LineItemKey FROM staged s SEMI JOIN focus f USING (x_LineItemKey)"
-                ).fetchnumpy()["x_LineItemKey"].tolist())  # fmt: skip
+                known = set(
+                    store.con.execute(
+                        "SELECT s.x_LineItemKey FROM staged s "
+                        "SEMI JOIN focus f USING (x_LineItemKey)"
+                    )
+                    .fetchnumpy()["x_LineItemKey"]
+                    .tolist()
+                )
             finally:
                 store.con.unregister("staged")
-            f.reject(o["x_LineItemKey"].isin(known) & ok, "duplicate line item (already in the store)")
+            f.reject(
+                o["x_LineItemKey"].isin(known) & ok, "duplicate line item (already in the store)"
+            )
         if fmt == "azure-amortized":
             updated = _apply_amortized(store, f)
         else:
@@ -484,14 +569,23 @@ def load_frame(store: Store, f: Frame, fmt: str, sha: str, currency: str) -> Ing
         loaded = 0 if fmt == "azure-amortized" else int((f.reason == "").sum())
         rejected = _record_rejections(store, f, fmt)
         duplicates = int(f.reason.str.startswith("duplicate line item").sum())
-        result = IngestResult(f.source, fmt, len(o), loaded, updated, rejected - duplicates,
-                              duplicates)  # fmt: skip
+        result = IngestResult(
+            f.source, fmt, len(o), loaded, updated, rejected - duplicates, duplicates
+        )
         store.con.execute(
             "INSERT INTO ingests (source, format, sha256, rows_read, rows_loaded, rows_updated,"
             " rows_rejected, rows_duplicate) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [f.source, fmt, sha, result.rows_read, result.rows_loaded, result.rows_updated,
-             result.rows_rejected, result.rows_duplicate],
-        )  # fmt: skip
+            [
+                f.source,
+                fmt,
+                sha,
+                result.rows_read,
+                result.rows_loaded,
+                result.rows_updated,
+                result.rows_rejected,
+                result.rows_duplicate,
+            ],
+        )
         store.con.execute("COMMIT")
     except BaseException:
         store.con.execute("ROLLBACK")
@@ -507,15 +601,25 @@ def _apply_amortized(store: Store, f: Frame) -> int:
     export of the same period first.
     """
     usage = (f.reason == "") & (f.out["ChargeCategory"] == "Usage")
-    f.reject((f.reason == "") & ~usage, "not a usage row (the amortized export only refines "
-             "the effective cost of usage rows)")  # fmt: skip
-    rows = pd.DataFrame({"x_MatchKey": f.out.loc[usage, "x_MatchKey"],
-                         "EffectiveCost": f.out.loc[usage, "EffectiveCost"]})  # fmt: skip
+    f.reject(
+        (f.reason == "") & ~usage,
+        "not a usage row (the amortized export only refines the effective cost of usage rows)",
+    )
+    rows = pd.DataFrame(
+        {
+            "x_MatchKey": f.out.loc[usage, "x_MatchKey"],
+            "EffectiveCost": f.out.loc[usage, "EffectiveCost"],
+        }
+    )
     store.con.register("amortized", rows)
     try:
-        matched = set(store.con.execute(
-            "SELECT a.x_MatchKey FROM amortized a SEMI JOIN focus f USING (x_MatchKey)"
-        ).fetchnumpy()["x_MatchKey"].tolist())  # fmt: skip
+        matched = set(
+            store.con.execute(
+                "SELECT a.x_MatchKey FROM amortized a SEMI JOIN focus f USING (x_MatchKey)"
+            )
+            .fetchnumpy()["x_MatchKey"]
+            .tolist()
+        )
         store.con.execute(
             "UPDATE focus SET EffectiveCost = a.EffectiveCost FROM amortized a "
             "WHERE focus.x_MatchKey = a.x_MatchKey"
@@ -549,8 +653,8 @@ def _local_copies(source: str) -> Iterator[list[tuple[str, Path]]]:
         else:
             raise CostlensError(f"{source}: no such file or folder")
         return
-    import boto3  # noqa: PLC0415 - only S3 sources need it
-    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
 
     bucket, _, prefix = source[5:].partition("/")
     if not bucket:
@@ -559,8 +663,9 @@ def _local_copies(source: str) -> Iterator[list[tuple[str, Path]]]:
     with tempfile.TemporaryDirectory(prefix="costlens-s3-") as tmp:
         out: list[tuple[str, Path]] = []
         try:
-            for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket,
-                                                                          Prefix=prefix):
+            for page in client.get_paginator("list_objects_v2").paginate(
+                Bucket=bucket, Prefix=prefix
+            ):
                 for obj in page.get("Contents", []):
                     key = obj["Key"]
                     if not _is_export(Path(key)):
@@ -576,12 +681,22 @@ def _local_copies(source: str) -> Iterator[list[tuple[str, Path]]]:
 
 
 def _is_export(path: Path) -> bool:
-    return path.name.lower().endswith((".parquet", ".csv", ".csv.gz", ".jsonl", ".jsonl.gz",
-                                       ".ndjson", ".json.gz")) and path.name != "utilization.csv"
+    return (
+        path.name.lower().endswith(
+            (".parquet", ".csv", ".csv.gz", ".jsonl", ".jsonl.gz", ".ndjson", ".json.gz")
+        )
+        and path.name != "utilization.csv"
+    )
 
 
-def ingest(store: Store, source: str, *, fmt: str = "auto", currency: str = "USD",
-           on_file: Callable[[str], None] | None = None) -> list[IngestResult]:  # fmt: skip
+def ingest(
+    store: Store,
+    source: str,
+    *,
+    fmt: str = "auto",
+    currency: str = "USD",
+    on_file: Callable[[str], None] | None = None,
+) -> list[IngestResult]:
     """Load every export file of ``source`` (a file, a folder or an s3:// prefix).
 
     Azure actual-cost files are loaded before amortized ones, whatever their order.
@@ -613,25 +728,31 @@ def ingest_utilization(store: Store, path: Path) -> int:
     raw = read_table(path)
     need = ("provider", "resource_id", "instance_type", "date", "cpu_p95", "mem_p95")
     _require(list(raw.columns), need, str(path), "utilization")
-    frame = pd.DataFrame({
-        "provider": raw["provider"].astype(str),
-        "resource_id": raw["resource_id"].astype(str),
-        "instance_type": raw["instance_type"].astype(str),
-        "date": pd.to_datetime(raw["date"], errors="coerce").dt.date,
-        "cpu_p95": pd.to_numeric(raw["cpu_p95"], errors="coerce"),
-        "mem_p95": pd.to_numeric(raw["mem_p95"], errors="coerce"),
-        "gpu_p95": pd.to_numeric(raw.get("gpu_p95", pd.Series(dtype=float)), errors="coerce"),
-    })  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "provider": raw["provider"].astype(str),
+            "resource_id": raw["resource_id"].astype(str),
+            "instance_type": raw["instance_type"].astype(str),
+            "date": pd.to_datetime(raw["date"], errors="coerce").dt.date,
+            "cpu_p95": pd.to_numeric(raw["cpu_p95"], errors="coerce"),
+            "mem_p95": pd.to_numeric(raw["mem_p95"], errors="coerce"),
+            "gpu_p95": pd.to_numeric(raw.get("gpu_p95", pd.Series(dtype=float)), errors="coerce"),
+        }
+    )
     bad = frame["date"].isna() | ~np.isfinite(frame["cpu_p95"]) | ~np.isfinite(frame["mem_p95"])
     if bad.any():
         first = int(np.flatnonzero(bad.to_numpy())[0]) + 2
-        raise CostlensError(f"{path}:{first}: {int(bad.sum())} row(s) with a bad date or a "
-                            "non-numeric cpu_p95/mem_p95; nothing loaded")  # fmt: skip
+        raise CostlensError(
+            f"{path}:{first}: {int(bad.sum())} row(s) with a bad date or a "
+            "non-numeric cpu_p95/mem_p95; nothing loaded"
+        )
     store.con.register("util", frame)
     try:
         store.con.execute("BEGIN TRANSACTION")
-        store.con.execute("DELETE FROM utilization u USING util n WHERE u.resource_id = "
-                          "n.resource_id AND u.date = n.date")  # fmt: skip
+        store.con.execute(
+            "DELETE FROM utilization u USING util n WHERE u.resource_id = "
+            "n.resource_id AND u.date = n.date"
+        )
         store.con.execute("INSERT INTO utilization SELECT * FROM util")
         store.con.execute("COMMIT")
     finally:

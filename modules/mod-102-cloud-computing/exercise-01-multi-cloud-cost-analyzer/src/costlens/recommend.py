@@ -30,8 +30,11 @@ DAYS_PER_MONTH = 730 / 24
 COMMITMENT_DISCOUNT = {"AWS": 0.28, "Google Cloud": 0.37, "Microsoft": 0.37}
 #: Infrequent-access price / standard price (S3 Standard-IA 0.0125/0.023, GCS Nearline
 #: 0.010/0.026 multi-region, Azure Blob Cool 0.0100/0.0184 LRS).
-COLD_PRICE_RATIO = {"AWS": 0.0125 / 0.023, "Google Cloud": 0.010 / 0.026,
-                    "Microsoft": 0.0100 / 0.0184}  # fmt: skip
+COLD_PRICE_RATIO = {
+    "AWS": 0.0125 / 0.023,
+    "Google Cloud": 0.010 / 0.026,
+    "Microsoft": 0.0100 / 0.0184,
+}
 PROVIDER_KEYS = {"AWS": "aws", "Google Cloud": "gcp", "Microsoft": "azure"}
 
 
@@ -74,8 +77,9 @@ def _resource_costs(store: Store, start: pd.Timestamp) -> pd.DataFrame:
         "SELECT ResourceId AS resource_id, ProviderName AS provider, sum(EffectiveCost) AS cost,"
         " sum(ListCost) AS list_cost, count(DISTINCT CAST(ChargePeriodStart AS DATE)) AS days, "
         "any_value(x_InstanceType) AS instance_type FROM focus WHERE ChargeCategory = 'Usage' "
-        "AND ChargePeriodStart >= ? AND ResourceId IS NOT NULL GROUP BY ALL", [start],
-    )  # fmt: skip
+        "AND ChargePeriodStart >= ? AND ResourceId IS NOT NULL GROUP BY ALL",
+        [start],
+    )
 
 
 def machines(store: Store, p: Params) -> tuple[list[Recommendation], list[Recommendation]]:
@@ -85,8 +89,9 @@ def machines(store: Store, p: Params) -> tuple[list[Recommendation], list[Recomm
         "SELECT provider, resource_id, any_value(instance_type) AS instance_type, "
         "max(cpu_p95) AS cpu_peak, max(mem_p95) AS mem_peak, count(*) AS days, "
         "list({'date': CAST(date AS VARCHAR), 'cpu_p95': cpu_p95, 'mem_p95': mem_p95} "
-        "ORDER BY date) AS rows FROM utilization WHERE date >= ? GROUP BY ALL", [start.date()],
-    )  # fmt: skip
+        "ORDER BY date) AS rows FROM utilization WHERE date >= ? GROUP BY ALL",
+        [start.date()],
+    )
     if util.empty:
         return [], []
     costs = _resource_costs(store, start).set_index("resource_id")
@@ -101,35 +106,50 @@ def machines(store: Store, p: Params) -> tuple[list[Recommendation], list[Recomm
         evidence = list(row.rows)[-7:]
         if row.cpu_peak < p.idle_cpu:
             if monthly >= p.min_saving:
-                idle.append(Recommendation(
-                    "idle", str(billed["provider"]), row.resource_id,
-                    f"stop {row.instance_type} (snapshot it first if it holds state)",
-                    round(monthly, 2),
-                    f"p95 CPU never above {row.cpu_peak:.1f}% in {row.days} days, still billed "
-                    f"{float(billed['cost']):.2f} in the last {window_days} days", evidence,
-                ))  # fmt: skip
+                idle.append(
+                    Recommendation(
+                        "idle",
+                        str(billed["provider"]),
+                        row.resource_id,
+                        f"stop {row.instance_type} (snapshot it first if it holds state)",
+                        round(monthly, 2),
+                        f"p95 CPU never above {row.cpu_peak:.1f}% in {row.days} days, still billed "
+                        f"{float(billed['cost']):.2f} in the last {window_days} days",
+                        evidence,
+                    )
+                )
             continue
-        current = catalog.get((PROVIDER_KEYS.get(str(billed["provider"]), ""),
-                               str(row.instance_type)))  # fmt: skip
+        current = catalog.get(
+            (PROVIDER_KEYS.get(str(billed["provider"]), ""), str(row.instance_type))
+        )
         if current is None or current.gpus:
             continue
         need_cpu = current.vcpu * row.cpu_peak / 100 * (1 + p.headroom)
         need_mem = current.memory_gib * row.mem_peak / 100 * (1 + p.headroom)
-        fits = [i for i in family_sizes(current.provider, current.family)
-                if i.vcpu >= need_cpu and i.memory_gib >= need_mem]  # fmt: skip
+        fits = [
+            i
+            for i in family_sizes(current.provider, current.family)
+            if i.vcpu >= need_cpu and i.memory_gib >= need_mem
+        ]
         if not fits or fits[0].hourly >= current.hourly:
             continue
         target = fits[0]
         saving = monthly * (1 - target.hourly / current.hourly)
         if saving >= p.min_saving:
-            resize.append(Recommendation(
-                "rightsize", str(billed["provider"]), row.resource_id,
-                f"resize {current.name} -> {target.name}", round(saving, 2),
-                f"peak p95 CPU {row.cpu_peak:.1f}% of {current.vcpu} vCPU and memory "
-                f"{row.mem_peak:.1f}% of {current.memory_gib:g} GiB need {need_cpu:.1f} vCPU / "
-                f"{need_mem:.1f} GiB with {p.headroom:.0%} headroom; {target.name} has "
-                f"{target.vcpu} / {target.memory_gib:g}", evidence,
-            ))  # fmt: skip
+            resize.append(
+                Recommendation(
+                    "rightsize",
+                    str(billed["provider"]),
+                    row.resource_id,
+                    f"resize {current.name} -> {target.name}",
+                    round(saving, 2),
+                    f"peak p95 CPU {row.cpu_peak:.1f}% of {current.vcpu} vCPU and memory "
+                    f"{row.mem_peak:.1f}% of {current.memory_gib:g} GiB need {need_cpu:.1f} vCPU / "
+                    f"{need_mem:.1f} GiB with {p.headroom:.0%} headroom; {target.name} has "
+                    f"{target.vcpu} / {target.memory_gib:g}",
+                    evidence,
+                )
+            )
     return idle, resize
 
 
@@ -141,8 +161,9 @@ def commitments(store: Store, p: Params) -> list[Recommendation]:
         "sum(ListCost) FILTER (WHERE PricingCategory = 'Standard') AS on_demand, "
         "sum(ListCost) FILTER (WHERE PricingCategory = 'Committed' AND BilledCost >= 0) "
         "AS committed FROM focus WHERE ChargeCategory = 'Usage' AND ServiceCategory = 'Compute'"
-        " AND x_InstanceType IS NOT NULL AND ChargePeriodStart >= ? GROUP BY ALL", [start],
-    ).fillna(0.0)  # fmt: skip
+        " AND x_InstanceType IS NOT NULL AND ChargePeriodStart >= ? GROUP BY ALL",
+        [start],
+    ).fillna(0.0)
     out = []
     for provider, days in daily.groupby("provider"):
         if len(days) < min(7, p.lookback):
@@ -155,15 +176,19 @@ def commitments(store: Store, p: Params) -> list[Recommendation]:
         saving = hourly * 730 * discount
         if saving < p.min_saving:
             continue
-        out.append(Recommendation(
-            "commitment", str(provider), "(account)",
-            f"commit {hourly:.2f}/hour of compute for 1 year (no upfront)",
-            round(saving, 2),
-            f"coverage {covered / total:.0%} of on-demand-equivalent compute; the lowest daily "
-            f"on-demand compute in {len(days)} days was {floor:.2f}, a floor a commitment "
-            f"always uses; list discount {discount:.0%}",
-            days.sort_values("day").tail(7).astype({"day": str}).round(2).to_dict("records"),
-        ))  # fmt: skip
+        out.append(
+            Recommendation(
+                "commitment",
+                str(provider),
+                "(account)",
+                f"commit {hourly:.2f}/hour of compute for 1 year (no upfront)",
+                round(saving, 2),
+                f"coverage {covered / total:.0%} of on-demand-equivalent compute; the lowest daily "
+                f"on-demand compute in {len(days)} days was {floor:.2f}, a floor a commitment "
+                f"always uses; list discount {discount:.0%}",
+                days.sort_values("day").tail(7).astype({"day": str}).round(2).to_dict("records"),
+            )
+        )
     return out
 
 
@@ -178,8 +203,9 @@ def storage(store: Store, p: Params) -> list[Recommendation]:
         "lower(ChargeDescription) LIKE '%operation%' OR lower(x_UsageType) LIKE '%operation%')"
         " AS reads, count(DISTINCT CAST(ChargePeriodStart AS DATE)) AS days FROM focus "
         "WHERE ChargeCategory = 'Usage' AND ChargePeriodStart >= ? AND ResourceId IS NOT NULL "
-        "GROUP BY ALL", [start],
-    )  # fmt: skip
+        "GROUP BY ALL",
+        [start],
+    )
     metered = set(frame.loc[frame["reads"].fillna(0) > 0, "provider"])
     out = []
     for row in frame.itertuples():
@@ -190,13 +216,18 @@ def storage(store: Store, p: Params) -> list[Recommendation]:
         monthly = float(row.storage_cost) / p.lookback * DAYS_PER_MONTH
         saving = monthly * (1 - COLD_PRICE_RATIO.get(str(row.provider), 1.0))
         if saving >= p.min_saving:
-            out.append(Recommendation(
-                "storage", str(row.provider), str(row.resource),
-                "add a lifecycle rule: infrequent-access class after 30 days", round(saving, 2),
-                f"{float(row.storage_cost):.2f} of storage in {row.days} days and no read "
-                "requests metered (other buckets of this provider show theirs)",
-                [{"storage_cost": round(float(row.storage_cost), 2), "reads": 0}],
-            ))  # fmt: skip
+            out.append(
+                Recommendation(
+                    "storage",
+                    str(row.provider),
+                    str(row.resource),
+                    "add a lifecycle rule: infrequent-access class after 30 days",
+                    round(saving, 2),
+                    f"{float(row.storage_cost):.2f} of storage in {row.days} days and no read "
+                    "requests metered (other buckets of this provider show theirs)",
+                    [{"storage_cost": round(float(row.storage_cost), 2), "reads": 0}],
+                )
+            )
     return out
 
 

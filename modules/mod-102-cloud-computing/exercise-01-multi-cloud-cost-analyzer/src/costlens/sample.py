@@ -140,8 +140,9 @@ class Fleet:
             if not tags:
                 self.truth.untagged.append(rid)
             out.append(
-                Machine(rid, self.catalog[(provider, itype)], tags, tags.get("env") == "dev",
-                        cpu, mem)  # fmt: skip
+                Machine(
+                    rid, self.catalog[(provider, itype)], tags, tags.get("env") == "dev", cpu, mem
+                )
             )
         return out
 
@@ -151,12 +152,26 @@ class Fleet:
             if m.weekdays_only and d.weekday() >= 5:
                 continue
             hours = 24.0
-            facts.append(Fact(d, m.resource_id, service, sku, f"BoxUsage:{m.instance.name}", hours,
-                              "Hrs", round(hours * m.instance.hourly, 6), m.tags, region,
-                              m.instance.name))  # fmt: skip
+            facts.append(
+                Fact(
+                    d,
+                    m.resource_id,
+                    service,
+                    sku,
+                    f"BoxUsage:{m.instance.name}",
+                    hours,
+                    "Hrs",
+                    round(hours * m.instance.hourly, 6),
+                    m.tags,
+                    region,
+                    m.instance.name,
+                )
+            )
         return facts
 
-    def gpu_bursts(self, service: str, prefix: str, itype: str, region: str) -> list[Fact]:
+    def gpu_bursts(
+        self, service: str, prefix: str, itype: tuple[str, str], region: str
+    ) -> list[Fact]:
         """Training runs: on about a third of the days, 2 to 10 hours on a GPU machine."""
         inst = self.catalog[itype]
         facts = []
@@ -166,9 +181,21 @@ class Fleet:
             hours = float(np.round(self.rng.uniform(2, 10), 2))
             run = f"{itype[0]}-run-{d:%m%d}-{n:03d}"
             tags = {"team": "research", "env": "prod", "workload": "training", "run_id": run}
-            facts.append(Fact(d, f"{prefix}{run}", service, f"Training {inst.name}",
-                              f"Train:{inst.name}", hours, "Hrs",
-                              round(hours * inst.hourly, 6), tags, region, inst.name))  # fmt: skip
+            facts.append(
+                Fact(
+                    d,
+                    f"{prefix}{run}",
+                    service,
+                    f"Training {inst.name}",
+                    f"Train:{inst.name}",
+                    hours,
+                    "Hrs",
+                    round(hours * inst.hourly, 6),
+                    tags,
+                    region,
+                    inst.name,
+                )
+            )
         return facts
 
     def daily_series(
@@ -190,12 +217,25 @@ class Fleet:
         facts = []
         for i, d in enumerate(self.days):
             amount = float(amounts[i]) * (1 + growth * i) * (weekend if d.weekday() >= 5 else 1.0)
-            facts.append(Fact(d, rid, service, sku, usage_type, round(amount, 4), unit,
-                              round(amount * rate, 6), tags, region))  # fmt: skip
+            facts.append(
+                Fact(
+                    d,
+                    rid,
+                    service,
+                    sku,
+                    usage_type,
+                    round(amount, 4),
+                    unit,
+                    round(amount * rate, 6),
+                    tags,
+                    region,
+                )
+            )
         return facts
 
-    def plant(self, facts: list[Fact], provider: str, service: str, when: int, length: int,
-              factor: float) -> None:  # fmt: skip
+    def plant(
+        self, facts: list[Fact], provider: str, service: str, when: int, length: int, factor: float
+    ) -> None:
         """Multiply a series' usage on ``length`` days from day ``when``: an anomaly."""
         if not self.planting:
             return
@@ -205,8 +245,9 @@ class Fleet:
                 f.amount = round(f.amount * factor, 4)
                 f.cost = round(f.cost * factor, 6)
         for d in sorted(days):
-            self.truth.anomalies.append({"provider": provider, "service": service,
-                                         "date": d.isoformat()})  # fmt: skip
+            self.truth.anomalies.append(
+                {"provider": provider, "service": service, "date": d.isoformat()}
+            )
 
     def anomaly_day(self) -> int:
         """A day late enough for a 14-day baseline to exist before it."""
@@ -221,10 +262,17 @@ class Fleet:
                     continue
                 cpu = float(np.clip(m.cpu_p95 * self.noise(1, 0.15)[0], 0, 100))
                 mem = float(np.clip(m.mem_p95 * self.noise(1, 0.08)[0], 0, 100))
-                rows.append({"provider": provider, "resource_id": m.resource_id,
-                             "instance_type": m.instance.name, "date": d.isoformat(),
-                             "cpu_p95": round(cpu, 2), "mem_p95": round(mem, 2),
-                             "gpu_p95": None})  # fmt: skip
+                rows.append(
+                    {
+                        "provider": provider,
+                        "resource_id": m.resource_id,
+                        "instance_type": m.instance.name,
+                        "date": d.isoformat(),
+                        "cpu_p95": round(cpu, 2),
+                        "mem_p95": round(mem, 2),
+                        "gpu_p95": None,
+                    }
+                )
         return pd.DataFrame(rows)
 
 
@@ -275,33 +323,84 @@ def aws_facts(fleet: Fleet) -> tuple[list[Fact], list[Machine]]:
     for f in facts:
         if f.resource_id in covered:
             f.line_type = "SavingsPlanCoveredUsage"
-    facts += fleet.gpu_bursts("AmazonSageMaker",
-                              f"arn:aws:sagemaker:{region}:{AWS_ACCOUNT}:training-job/",
-                              ("aws", "p4d.24xlarge"), region)  # fmt: skip
+    facts += fleet.gpu_bursts(
+        "AmazonSageMaker",
+        f"arn:aws:sagemaker:{region}:{AWS_ACCOUNT}:training-job/",
+        ("aws", "p4d.24xlarge"),
+        region,
+    )
     for i in range(2 * fleet.scale):
         bucket = f"arn:aws:s3:::ml-datasets-{i:03d}"
         tags = fleet.team_tags(i + 1, untagged_every=5)
-        facts += fleet.daily_series(bucket, "AmazonS3", "Standard storage", "TimedStorage-ByteHrs",
-                                    "GB-Mo", 40000 / 30, 0.023, tags, region, growth=0.004)  # fmt: skip
-        facts += fleet.daily_series(bucket, "AmazonS3", "GET requests", "Requests-Tier2",
-                                    "Requests", 3_000_000, 0.0000004, tags, region, 0.5)  # fmt: skip
+        facts += fleet.daily_series(
+            bucket,
+            "AmazonS3",
+            "Standard storage",
+            "TimedStorage-ByteHrs",
+            "GB-Mo",
+            40000 / 30,
+            0.023,
+            tags,
+            region,
+            growth=0.004,
+        )
+        facts += fleet.daily_series(
+            bucket,
+            "AmazonS3",
+            "GET requests",
+            "Requests-Tier2",
+            "Requests",
+            3_000_000,
+            0.0000004,
+            tags,
+            region,
+            0.5,
+        )
     cold = "arn:aws:s3:::ml-raw-archive"
     fleet.truth.cold_storage.append(cold)
-    facts += fleet.daily_series(cold, "AmazonS3", "Standard storage", "TimedStorage-ByteHrs",
-                                "GB-Mo", 120000 / 30, 0.023, {"team": "data-eng", "env": "prod"},
-                                region)  # fmt: skip
+    facts += fleet.daily_series(
+        cold,
+        "AmazonS3",
+        "Standard storage",
+        "TimedStorage-ByteHrs",
+        "GB-Mo",
+        120000 / 30,
+        0.023,
+        {"team": "data-eng", "env": "prod"},
+        region,
+    )
     nat = f"arn:aws:ec2:{region}:{AWS_ACCOUNT}:natgateway/nat-0f1e2d3c4b5a69788"
-    nat_facts = fleet.daily_series(nat, "AmazonVPC", "NAT Gateway data processed",
-                                   "NatGateway-Bytes", "GB", 900, 0.045,
-                                   {"team": "ml-platform", "env": "prod"}, region, 0.6)  # fmt: skip
+    nat_facts = fleet.daily_series(
+        nat,
+        "AmazonVPC",
+        "NAT Gateway data processed",
+        "NatGateway-Bytes",
+        "GB",
+        900,
+        0.045,
+        {"team": "ml-platform", "env": "prod"},
+        region,
+        0.6,
+    )
     fleet.plant(nat_facts, "AWS", AWS_PRODUCTS["AmazonVPC"], fleet.anomaly_day(), 3, 9.0)
     facts += nat_facts
     fn = f"arn:aws:lambda:{region}:{AWS_ACCOUNT}:function:fraud-scorer"
     tags = {"team": "serving", "env": "prod", "workload": "inference", "app": "fraud-scorer"}
-    facts += fleet.daily_series(fn, "AWSLambda", "Requests", "Request", "Requests",
-                                4_000_000, 0.0000002, tags, region, 0.7)  # fmt: skip
-    facts += fleet.daily_series(fn, "AWSLambda", "Duration", "Lambda-GB-Second", "Lambda-GB-Second",
-                                4_000_000 * 0.12 * 1.0, 0.0000166667, tags, region, 0.7)  # fmt: skip
+    facts += fleet.daily_series(
+        fn, "AWSLambda", "Requests", "Request", "Requests", 4_000_000, 0.0000002, tags, region, 0.7
+    )
+    facts += fleet.daily_series(
+        fn,
+        "AWSLambda",
+        "Duration",
+        "Lambda-GB-Second",
+        "Lambda-GB-Second",
+        4_000_000 * 0.12 * 1.0,
+        0.0000166667,
+        tags,
+        region,
+        0.7,
+    )
     return facts, machines
 
 
@@ -314,8 +413,9 @@ def write_aws_cur(facts: list[Fact], out: Path, fmt: str, rng: np.random.Generat
         begin, end = _interval(f.day)
         p_start, p_end = _month_bounds(f.day)
         return {
-            "identity_line_item_id": uuid.UUID(int=int(rng.integers(0, 2**63)) << 64
-                                               | int(rng.integers(0, 2**63))).hex,  # fmt: skip
+            "identity_line_item_id": uuid.UUID(
+                int=int(rng.integers(0, 2**63)) << 64 | int(rng.integers(0, 2**63))
+            ).hex,
             "identity_time_interval": f"{begin:%Y-%m-%dT%H:%M:%SZ}/{end:%Y-%m-%dT%H:%M:%SZ}",
             "bill_bill_type": "Anniversary",
             "bill_billing_entity": "AWS",
@@ -354,26 +454,45 @@ def write_aws_cur(facts: list[Fact], out: Path, fmt: str, rng: np.random.Generat
         row = base(f, f.line_type)
         if f.line_type == "SavingsPlanCoveredUsage":
             effective = round(f.cost * (1 - SP_DISCOUNT), 6)
-            row.update(savings_plan_savings_plan_a_r_n=SP_ARN,
-                       savings_plan_savings_plan_effective_cost=effective,
-                       savings_plan_savings_plan_rate=round(effective / f.amount, 8),
-                       pricing_term="Savings Plan")  # fmt: skip
+            row.update(
+                savings_plan_savings_plan_a_r_n=SP_ARN,
+                savings_plan_savings_plan_effective_cost=effective,
+                savings_plan_savings_plan_rate=round(effective / f.amount, 8),
+                pricing_term="Savings Plan",
+            )
             rows.append(row)
             neg = base(f, "SavingsPlanNegation")
-            neg.update(line_item_unblended_cost=-f.cost, line_item_blended_cost=-f.cost,
-                       line_item_line_item_description=f"SavingsPlanNegation used by {SP_ARN}",
-                       savings_plan_savings_plan_a_r_n=SP_ARN, pricing_term="Savings Plan",
-                       pricing_public_on_demand_cost=0.0)  # fmt: skip
+            neg.update(
+                line_item_unblended_cost=-f.cost,
+                line_item_blended_cost=-f.cost,
+                line_item_line_item_description=f"SavingsPlanNegation used by {SP_ARN}",
+                savings_plan_savings_plan_a_r_n=SP_ARN,
+                pricing_term="Savings Plan",
+                pricing_public_on_demand_cost=0.0,
+            )
             rows.append(neg)
             sp_by_day[f.day] = sp_by_day.get(f.day, 0.0) + effective
         else:
             rows.append(row)
     for d, fee in sorted(sp_by_day.items()):
-        fact = Fact(d, SP_ARN, "ComputeSavingsPlans", "Savings Plan recurring fee",
-                    "ComputeSP:1yrNoUpfront", round(fee, 6), "Hrs", round(fee, 6), {}, "")
+        fact = Fact(
+            d,
+            SP_ARN,
+            "ComputeSavingsPlans",
+            "Savings Plan recurring fee",
+            "ComputeSP:1yrNoUpfront",
+            round(fee, 6),
+            "Hrs",
+            round(fee, 6),
+            {},
+            "",
+        )
         row = base(fact, "SavingsPlanRecurringFee")
-        row.update(savings_plan_savings_plan_a_r_n=SP_ARN, pricing_term="Savings Plan",
-                   savings_plan_savings_plan_effective_cost=0.0)  # fmt: skip
+        row.update(
+            savings_plan_savings_plan_a_r_n=SP_ARN,
+            pricing_term="Savings Plan",
+            savings_plan_savings_plan_effective_cost=0.0,
+        )
         rows.append(row)
     ec2_by_month: dict[date, float] = {}
     for f in facts:
@@ -381,20 +500,36 @@ def write_aws_cur(facts: list[Fact], out: Path, fmt: str, rng: np.random.Generat
             first = f.day.replace(day=1)
             ec2_by_month[first] = ec2_by_month.get(first, 0.0) + f.cost
     for first, cost in sorted(ec2_by_month.items()):
-        fact = Fact(first, "", "AmazonEC2", "Sales tax", "Tax", 1.0, "", round(cost * 0.0625, 2),
-                    {}, "us-east-1")  # fmt: skip
+        fact = Fact(
+            first,
+            "",
+            "AmazonEC2",
+            "Sales tax",
+            "Tax",
+            1.0,
+            "",
+            round(cost * 0.0625, 2),
+            {},
+            "us-east-1",
+        )
         row = base(fact, "Tax")
-        row.update(line_item_usage_amount=0.0, line_item_unblended_rate=0.0,
-                   pricing_public_on_demand_cost=0.0)  # fmt: skip
+        row.update(
+            line_item_usage_amount=0.0,
+            line_item_unblended_rate=0.0,
+            pricing_public_on_demand_cost=0.0,
+        )
         rows.append(row)
     frame = pd.DataFrame(rows)
     if fmt == "parquet":
         path = out / "aws-cur-00001.snappy.parquet"
         table = pa.Table.from_pandas(frame, preserve_index=False)
-        tags = pa.array([list(t.items()) for t in frame["resource_tags"]],
-                        type=pa.map_(pa.string(), pa.string()))  # fmt: skip
-        table = table.set_column(table.schema.get_field_index("resource_tags"), "resource_tags",
-                                 tags)  # fmt: skip
+        tags = pa.array(
+            [list(t.items()) for t in frame["resource_tags"]],
+            type=pa.map_(pa.string(), pa.string()),
+        )
+        table = table.set_column(
+            table.schema.get_field_index("resource_tags"), "resource_tags", tags
+        )
         pq.write_table(table, path, compression="snappy")
     else:
         path = out / "aws-cur-00001.csv"
@@ -417,33 +552,77 @@ def gcp_facts(fleet: Fleet) -> tuple[list[Fact], list[Machine]]:
     region = "us-central1"
     zone = f"//compute.googleapis.com/projects/ml-prod-123/zones/{region}-a/instances/"
     machines = fleet.machines(
-        "gcp", lambda i: f"{zone}gke-ml-pool-{i:04d}",
+        "gcp",
+        lambda i: f"{zone}gke-ml-pool-{i:04d}",
         ["n2-standard-8", "n2-standard-4", "n2-standard-16", "n2-standard-4"],
-    )  # fmt: skip
+    )
     facts: list[Fact] = []
     for m in machines:
         for f in fleet.machine_facts(m, "Compute Engine", region, "N2 Instance Core"):
             # GCP bills vCPU and memory as two SKUs; the split is the published N2 ratio.
             core, ram = round(f.cost * 0.77, 6), round(f.cost * 0.23, 6)
-            facts.append(Fact(f.day, f.resource_id, f.service, "N2 Instance Core running in Americas",
-                              "cores", f.amount * m.instance.vcpu, "hour", core, f.tags, region,
-                              f.instance_type))  # fmt: skip
-            facts.append(Fact(f.day, f.resource_id, f.service, "N2 Instance Ram running in Americas",
-                              "ram", f.amount * m.instance.memory_gib, "gibibyte hour", ram,
-                              f.tags, region, f.instance_type))  # fmt: skip
-    facts += fleet.gpu_bursts("Vertex AI", "//aiplatform.googleapis.com/projects/ml-prod-123/"
-                              "locations/us-central1/customJobs/", ("gcp", "a2-highgpu-1g"),
-                              region)  # fmt: skip
-    bq = fleet.daily_series("//bigquery.googleapis.com/projects/ml-prod-123", "BigQuery",
-                            "Analysis", "TiB", "tebibyte", 6.0, 6.25,
-                            {"team": "data-eng", "env": "prod"}, "US", weekend=0.3)  # fmt: skip
+            facts.append(
+                Fact(
+                    f.day,
+                    f.resource_id,
+                    f.service,
+                    "N2 Instance Core running in Americas",
+                    "cores",
+                    f.amount * m.instance.vcpu,
+                    "hour",
+                    core,
+                    f.tags,
+                    region,
+                    f.instance_type,
+                )
+            )
+            facts.append(
+                Fact(
+                    f.day,
+                    f.resource_id,
+                    f.service,
+                    "N2 Instance Ram running in Americas",
+                    "ram",
+                    f.amount * m.instance.memory_gib,
+                    "gibibyte hour",
+                    ram,
+                    f.tags,
+                    region,
+                    f.instance_type,
+                )
+            )
+    facts += fleet.gpu_bursts(
+        "Vertex AI",
+        "//aiplatform.googleapis.com/projects/ml-prod-123/locations/us-central1/customJobs/",
+        ("gcp", "a2-highgpu-1g"),
+        region,
+    )
+    bq = fleet.daily_series(
+        "//bigquery.googleapis.com/projects/ml-prod-123",
+        "BigQuery",
+        "Analysis",
+        "TiB",
+        "tebibyte",
+        6.0,
+        6.25,
+        {"team": "data-eng", "env": "prod"},
+        "US",
+        weekend=0.3,
+    )
     fleet.plant(bq, "Google Cloud", "BigQuery", fleet.anomaly_day(), 1, 12.0)
     facts += bq
     for i in range(fleet.scale):
-        facts += fleet.daily_series(f"//storage.googleapis.com/projects/_/buckets/ml-features-{i}",
-                                    "Cloud Storage", "Standard Storage US Multi-region", "storage",
-                                    "gibibyte month", 20000 / 30, 0.026,
-                                    fleet.team_tags(i, untagged_every=4), "US")  # fmt: skip
+        facts += fleet.daily_series(
+            f"//storage.googleapis.com/projects/_/buckets/ml-features-{i}",
+            "Cloud Storage",
+            "Standard Storage US Multi-region",
+            "storage",
+            "gibibyte month",
+            20000 / 30,
+            0.026,
+            fleet.team_tags(i, untagged_every=4),
+            "US",
+        )
     return facts, machines
 
 
@@ -461,10 +640,15 @@ def write_gcp(facts: list[Fact], out: Path) -> Path:
             begin, end = _interval(f.day)
             credits = []
             if f.service == "Compute Engine":
-                credits.append({"name": "Sustained use discount", "amount": -round(f.cost * 0.2, 6),
-                                "full_name": "Sustained Usage Discount",
-                                "id": "SUSTAINED_USAGE_DISCOUNT",
-                                "type": "SUSTAINED_USAGE_DISCOUNT"})  # fmt: skip
+                credits.append(
+                    {
+                        "name": "Sustained use discount",
+                        "amount": -round(f.cost * 0.2, 6),
+                        "full_name": "Sustained Usage Discount",
+                        "id": "SUSTAINED_USAGE_DISCOUNT",
+                        "type": "SUSTAINED_USAGE_DISCOUNT",
+                    }
+                )
             row = {
                 "billing_account_id": GCP_BILLING_ACCOUNT,
                 "service": {"id": GCP_SERVICES[f.service], "description": f.service},
@@ -473,18 +657,31 @@ def write_gcp(facts: list[Fact], out: Path) -> Path:
                 "usage_end_time": f"{end:%Y-%m-%dT%H:%M:%S}Z",
                 "project": {"id": "ml-prod-123", "number": "123456789012", "name": "ml-prod"},
                 "labels": [{"key": k, "value": v} for k, v in f.tags.items()],
-                "system_labels": [{"key": "compute.googleapis.com/machine_spec",
-                                   "value": f.instance_type}] if f.instance_type else [],
-                "location": {"location": f.region, "country": "US", "region": f.region,
-                             "zone": f"{f.region}-a" if f.region != "US" else None},  # fmt: skip
-                "resource": {"name": f.resource_id.rsplit("/", 1)[-1],
-                             "global_name": f.resource_id},  # fmt: skip
+                "system_labels": [
+                    {"key": "compute.googleapis.com/machine_spec", "value": f.instance_type}
+                ]
+                if f.instance_type
+                else [],
+                "location": {
+                    "location": f.region,
+                    "country": "US",
+                    "region": f.region,
+                    "zone": f"{f.region}-a" if f.region != "US" else None,
+                },
+                "resource": {
+                    "name": f.resource_id.rsplit("/", 1)[-1],
+                    "global_name": f.resource_id,
+                },
                 "export_time": f"{end + timedelta(hours=6):%Y-%m-%dT%H:%M:%S}Z",
                 "cost": f.cost,
                 "currency": "USD",
                 "currency_conversion_rate": 1.0,
-                "usage": {"amount": f.amount, "unit": f.unit,
-                          "amount_in_pricing_units": f.amount, "pricing_unit": f.unit},  # fmt: skip
+                "usage": {
+                    "amount": f.amount,
+                    "unit": f.unit,
+                    "amount_in_pricing_units": f.amount,
+                    "pricing_unit": f.unit,
+                },
                 "credits": credits,
                 "invoice": {"month": f"{f.day:%Y%m}"},
                 "cost_type": "regular",
@@ -509,9 +706,10 @@ def azure_facts(fleet: Fleet) -> tuple[list[Fact], list[Machine]]:
     region = "eastus"
     rg = f"/subscriptions/{AZURE_SUBSCRIPTION}/resourceGroups/rg-ml"
     machines = fleet.machines(
-        "azure", lambda i: f"{rg}/providers/Microsoft.Compute/virtualMachines/vm-ml-{i:04d}",
+        "azure",
+        lambda i: f"{rg}/providers/Microsoft.Compute/virtualMachines/vm-ml-{i:04d}",
         ["Standard_D8s_v5", "Standard_D4s_v5", "Standard_D16s_v5", "Standard_D4s_v5"],
-    )  # fmt: skip
+    )
     facts: list[Fact] = []
     reserved = _first_busy(machines, fleet.truth)
     for m in machines:
@@ -519,18 +717,37 @@ def azure_facts(fleet: Fleet) -> tuple[list[Fact], list[Machine]]:
             if m is reserved:
                 f.line_type = "Reservation"
             facts.append(f)
-    facts += fleet.gpu_bursts("Azure Machine Learning",
-                              f"{rg}/providers/Microsoft.MachineLearningServices/workspaces/mlw/"
-                              "jobs/", ("azure", "Standard_NC24ads_A100_v4"), region)  # fmt: skip
-    logs = fleet.daily_series(f"{rg}/providers/Microsoft.OperationalInsights/workspaces/law-ml",
-                              "Log Analytics", "Analytics Logs Data Ingestion", "Data Ingestion",
-                              "1 GB", 25, 2.30, {"team": "ml-platform", "env": "prod"}, region,
-                              weekend=0.8)  # fmt: skip
+    facts += fleet.gpu_bursts(
+        "Azure Machine Learning",
+        f"{rg}/providers/Microsoft.MachineLearningServices/workspaces/mlw/jobs/",
+        ("azure", "Standard_NC24ads_A100_v4"),
+        region,
+    )
+    logs = fleet.daily_series(
+        f"{rg}/providers/Microsoft.OperationalInsights/workspaces/law-ml",
+        "Log Analytics",
+        "Analytics Logs Data Ingestion",
+        "Data Ingestion",
+        "1 GB",
+        25,
+        2.30,
+        {"team": "ml-platform", "env": "prod"},
+        region,
+        weekend=0.8,
+    )
     fleet.plant(logs, "Microsoft", "Log Analytics", fleet.anomaly_day(), 2, 8.0)
     facts += logs
-    facts += fleet.daily_series(f"{rg}/providers/Microsoft.Storage/storageAccounts/stmldata",
-                                "Storage", "Hot LRS Data Stored", "Data Stored", "1 GB/Month",
-                                30000 / 30, 0.0184, {}, region)  # fmt: skip
+    facts += fleet.daily_series(
+        f"{rg}/providers/Microsoft.Storage/storageAccounts/stmldata",
+        "Storage",
+        "Hot LRS Data Stored",
+        "Data Stored",
+        "1 GB/Month",
+        30000 / 30,
+        0.0184,
+        {},
+        region,
+    )
     fleet.truth.untagged.append(f"{rg}/providers/Microsoft.Storage/storageAccounts/stmldata")
     return facts, machines
 
@@ -542,8 +759,11 @@ def write_azure(facts: list[Fact], out: Path) -> tuple[Path, Path]:
     ri_months: dict[date, float] = {}
     for f in facts:
         p_start, p_end = _month_bounds(f.day)
-        category, sub = (f.service, f.instance_type.split("_")[1] + " Series") \
-            if f.instance_type else (f.service, f.sku)  # fmt: skip
+        category, sub = (
+            (f.service, f.instance_type.split("_")[1] + " Series")
+            if f.instance_type
+            else (f.service, f.sku)
+        )
         ns = AZURE_METERS[f.service][0]
         row = {
             "BillingAccountId": AZURE_BILLING_ACCOUNT,
@@ -561,8 +781,9 @@ def write_azure(facts: list[Fact], out: Path) -> tuple[Path, Path]:
             "ConsumedService": ns,
             "MeterCategory": category,
             "MeterSubCategory": sub,
-            "MeterName": f.sku if not f.instance_type else f.instance_type.split("_", 1)[1]
-            .replace("_", " "),
+            "MeterName": f.sku
+            if not f.instance_type
+            else f.instance_type.split("_", 1)[1].replace("_", " "),
             "MeterId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{f.service}/{f.sku}")),
             "ProductName": f"{f.service} {f.sku}",
             "Quantity": f.amount,
@@ -579,15 +800,26 @@ def write_azure(facts: list[Fact], out: Path) -> tuple[Path, Path]:
             "PublisherType": "Azure",
             "Tags": json.dumps(f.tags)[1:-1] if f.tags else "",  # Azure writes no outer braces
             "AdditionalInfo": json.dumps({"ServiceType": f.instance_type})
-            if f.instance_type else "",
+            if f.instance_type
+            else "",
         }
         if f.line_type == "Reservation":
             amortized_cost = round(f.cost * (1 - RI_DISCOUNT), 6)
-            ri = dict(row, PricingModel="Reservation", BenefitId=RESERVATION_ID,
-                      EffectivePrice=0.0, CostInBillingCurrency=0.0)  # fmt: skip
+            ri = dict(
+                row,
+                PricingModel="Reservation",
+                BenefitId=RESERVATION_ID,
+                EffectivePrice=0.0,
+                CostInBillingCurrency=0.0,
+            )
             actual.append(ri)
-            amortized.append(dict(ri, CostInBillingCurrency=amortized_cost,
-                                  EffectivePrice=round(amortized_cost / f.amount, 6)))  # fmt: skip
+            amortized.append(
+                dict(
+                    ri,
+                    CostInBillingCurrency=amortized_cost,
+                    EffectivePrice=round(amortized_cost / f.amount, 6),
+                )
+            )
             first = f.day.replace(day=1)  # the reservation is billed for the whole month
             ri_months[first] = max(ri_months.get(first, 0.0), amortized_cost)
             continue
@@ -596,14 +828,25 @@ def write_azure(facts: list[Fact], out: Path) -> tuple[Path, Path]:
     for first, daily in sorted(ri_months.items()):
         p_start, p_end = _month_bounds(first)
         days = (p_end - p_start).days
-        purchase = dict(actual[0], Date=f"{first:%m/%d/%Y}", ResourceId="",
-                        BillingPeriodStartDate=f"{p_start:%m/%d/%Y}",
-                        BillingPeriodEndDate=f"{p_end - timedelta(days=1):%m/%d/%Y}",
-                        MeterCategory="Virtual Machines", MeterSubCategory="", MeterName="Reserved VM Instance, 1 Year",
-                        ChargeType="Purchase", PricingModel="Reservation",
-                        BenefitId=RESERVATION_ID, Quantity=1.0, UnitOfMeasure="1 Month",
-                        Frequency="Recurring", Tags="", AdditionalInfo="",
-                        CostInBillingCurrency=round(daily * days, 2))  # fmt: skip
+        purchase = dict(
+            actual[0],
+            Date=f"{first:%m/%d/%Y}",
+            ResourceId="",
+            BillingPeriodStartDate=f"{p_start:%m/%d/%Y}",
+            BillingPeriodEndDate=f"{p_end - timedelta(days=1):%m/%d/%Y}",
+            MeterCategory="Virtual Machines",
+            MeterSubCategory="",
+            MeterName="Reserved VM Instance, 1 Year",
+            ChargeType="Purchase",
+            PricingModel="Reservation",
+            BenefitId=RESERVATION_ID,
+            Quantity=1.0,
+            UnitOfMeasure="1 Month",
+            Frequency="Recurring",
+            Tags="",
+            AdditionalInfo="",
+            CostInBillingCurrency=round(daily * days, 2),
+        )
         actual.append(purchase)
     a_path, m_path = out / "azure-actual-cost.csv", out / "azure-amortized-cost.csv"
     pd.DataFrame(actual).to_csv(a_path, index=False)
@@ -651,7 +894,13 @@ def generate(
         files["azure"] = [str(p) for p in write_azure(facts, out)]
     util = out / "utilization.csv"
     fleet.utilization(machines).to_csv(util, index=False)
-    manifest = {"files": files, "utilization": str(util), "truth": fleet.truth.as_dict(),
-                "start": start.isoformat(), "days": days, "seed": seed}  # fmt: skip
+    manifest = {
+        "files": files,
+        "utilization": str(util),
+        "truth": fleet.truth.as_dict(),
+        "start": start.isoformat(),
+        "days": days,
+        "seed": seed,
+    }
     (out / "truth.json").write_text(json.dumps(manifest, indent=2))
     return manifest
