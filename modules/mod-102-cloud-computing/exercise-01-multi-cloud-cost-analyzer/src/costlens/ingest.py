@@ -119,14 +119,29 @@ class Frame:
         return pd.Series(default, index=self.raw.index)
 
     def text(self, name: str, default: str = "") -> pd.Series:
-        s = self.col(name, default)
-        return s.where(s.notna(), default).astype(str).str.strip()
+        """A column as stripped strings, missing values as ``default``.
 
-    def reject(self, mask: pd.Series, why: str | pd.Series) -> None:
-        """Give the rows in ``mask`` a reason (the first reason found is kept)."""
+        Billing columns repeat a few values millions of times: each distinct value is cleaned
+        once (``pd.factorize``) and the result spread back.
+        """
+        s = self.col(name, default)
+        codes, uniques = pd.factorize(s)
+        cleaned = [str(u).strip() for u in uniques] + [default]  # code -1 (missing) -> default
+        return pd.Series(np.array(cleaned, dtype=object)[codes], index=s.index)
+
+    def reject(
+        self, mask: pd.Series, why: str | Callable[[pd.Series], pd.Series], raw: Any = None
+    ) -> None:
+        """Give the rows in ``mask`` a reason (the first reason found is kept).
+
+        ``why`` is a text, or a function of the offending values (``raw[mask]``) that returns
+        one text per row: messages are only built for the rows that need one.
+        """
         mask = mask & (self.reason == "")
-        if isinstance(why, pd.Series):
-            self.reason[mask] = why[mask]
+        if not mask.any():
+            return
+        if callable(why):
+            self.reason[mask] = why(raw[mask]).to_numpy()
         else:
             self.reason[mask] = why
 
@@ -141,7 +156,10 @@ class Frame:
             bad &= ~empty
         self.reject(
             bad,
-            label + " " + raw.astype(str).str.slice(0, 40).map(repr) + " is not a finite number",
+            lambda v: (
+                label + " " + v.astype(str).str.slice(0, 40).map(repr) + " is not a finite number"
+            ),
+            raw,
         )
         return values.where(~bad, 0.0)
 
@@ -151,7 +169,9 @@ class Frame:
         values = pd.to_datetime(raw, errors="coerce", utc=True, format=fmt)
         bad = values.isna()
         self.reject(
-            bad, label + " " + raw.astype(str).str.slice(0, 40).map(repr) + " is not a date"
+            bad,
+            lambda v: label + " " + v.astype(str).str.slice(0, 40).map(repr) + " is not a date",
+            raw,
         )
         return values.dt.tz_convert(None)
 
@@ -196,7 +216,15 @@ def _tags_json(values: pd.Series, strip_prefix: str = "") -> pd.Series:
             sort_keys=True,
         )
 
-    return values.map(one)
+    cache: dict[str, str] = {}
+
+    def cached(v: Any) -> str:
+        key = v if isinstance(v, str) else repr(v)  # a few distinct tag sets, millions of rows
+        if key not in cache:
+            cache[key] = one(v)
+        return cache[key]
+
+    return values.map(cached)
 
 
 # ------------------------------------------------------------------------------------ readers
@@ -275,7 +303,9 @@ def from_aws(raw: pd.DataFrame, source: str) -> Frame:
             "Discount": "Credit",
         }
     )
-    f.reject(category.isna(), "line_item_line_item_type " + item.map(repr) + " is unknown")
+    f.reject(
+        category.isna(), lambda v: "line_item_line_item_type " + v.map(repr) + " is unknown", item
+    )
     o["ChargeCategory"] = category
     o["ChargeDescription"] = f.text("line_item_line_item_description")
     committed = item.isin(["SavingsPlanCoveredUsage", "DiscountedUsage", "SavingsPlanNegation"])
@@ -353,7 +383,7 @@ def from_gcp(raw: pd.DataFrame, source: str) -> Frame:
             "rounding_error": "Adjustment",
         }
     )
-    f.reject(category.isna(), "cost_type " + cost_type.map(repr) + " is unknown")
+    f.reject(category.isna(), lambda v: "cost_type " + v.map(repr) + " is unknown", cost_type)
     o["ChargeCategory"] = category
     o["ChargeDescription"] = f.text("sku.description")
     committed = credit_types.str.contains("COMMITTED_USAGE_DISCOUNT", regex=False)
@@ -426,7 +456,7 @@ def from_azure(raw: pd.DataFrame, source: str) -> Frame:
             "RoundingAdjustment": "Adjustment",
         }
     )
-    f.reject(category.isna(), "ChargeType " + charge.map(repr) + " is unknown")
+    f.reject(category.isna(), lambda v: "ChargeType " + v.map(repr) + " is unknown", charge)
     o["ChargeCategory"] = category
     o["ChargeDescription"] = f.text("ProductName")
     o["PricingCategory"] = np.where(
@@ -492,29 +522,38 @@ def _finish(f: Frame, store: Store, currency: str) -> None:
     o["ServiceCategory"] = o["ServiceName"].map(SERVICE_CATEGORY).fillna("Other")
     other = o["BillingCurrency"] != currency
     f.reject(
-        other, "currency " + o["BillingCurrency"].map(repr) + f" is not the store's {currency}"
+        other,
+        lambda v: "currency " + v.map(repr) + f" is not the store's {currency}",
+        o["BillingCurrency"],
     )
     backwards = o["ChargePeriodEnd"] < o["ChargePeriodStart"]
     f.reject(backwards.fillna(False), "ChargePeriodEnd is before ChargePeriodStart")
     dup_in_file = o["x_LineItemKey"].duplicated(keep="first")
-    first_row = o.reset_index().groupby("x_LineItemKey")["index"].transform("min")
-    f.reject(
-        dup_in_file,
-        "duplicate line item (same as row " + (first_row + 1).astype(str) + " of this file)",
-    )
+    if dup_in_file.any():
+        first_row = o.reset_index().groupby("x_LineItemKey")["index"].transform("min")
+        f.reject(
+            dup_in_file,
+            lambda v: "duplicate line item (same as row " + (v + 1).astype(str) + " of this file)",
+            first_row,
+        )
 
 
 def _record_rejections(store: Store, f: Frame, fmt: str) -> int:
     bad = f.reason != ""
     if not bad.any():
         return 0
+    # The raw row is kept for the rows a person must fix; a duplicate's row is already stored.
+    fixable = bad & ~f.reason.str.startswith("duplicate line item")
+    raw = pd.Series(None, index=f.raw.index, dtype=object)
+    if fixable.any():
+        raw[fixable] = _raw_json(f.raw, f.raw.index[fixable])
     rows = pd.DataFrame(
         {
             "source": f.source,
             "row": f.raw.index[bad] + 1,
             "provider": f.provider,
             "reason": f.reason[bad].to_numpy(),
-            "raw": _raw_json(f.raw, f.raw.index[bad]),
+            "raw": raw[bad].to_numpy(),
         }
     )
     store.con.register("rejected_rows", rows)

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from costopt.cli import app
+from typer.testing import CliRunner
+
+
+def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "costopt", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_help_lists_the_commands() -> None:
+    result = CliRunner().invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("rightsize", "schedule", "budgets", "spot", "demo"):
+        assert command in result.output
+
+
+def test_a_bad_option_is_one_line_and_exit_2() -> None:
+    done = _run("demo", "--no-such-option")
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("rightsize", "/no/such.csv"), "cannot read it"),
+        (("schedule", "plan", "/no/such.toml"), "cannot read it"),
+        (("budgets", "check", "/no/b.toml", "/no/u.csv"), "cannot read it"),
+        (("spot", "--steps", "0"), "--steps must be at least 1"),
+        (("spot", "--instance-type", "x1.tiny", "--steps", "5"), "no on-demand price"),
+        (("schedule", "plan", "POLICY", "--at", "teatime"), "--at must be an ISO date-time"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_1(
+    tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    policy = tmp_path / "p.toml"
+    policy.write_text("[[policy]]\nname='x'\nkind='weekends'\nselect={a='b'}\n")
+    done = _run(
+        *(str(policy) if a == "POLICY" else a for a in args),
+        env={"COSTOPT_STATE_FILE": str(tmp_path / "s.json")},
+    )
+    assert done.returncode == 1, done.stdout
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_rightsize_cli_reads_a_utilization_file(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from costopt.usage import utilization
+
+    path = tmp_path / "u.csv"
+    utilization(
+        ["i-a", "i-b", "i-c", "i-d", "i-e", "i-f", "i-g"], datetime(2026, 11, 21, tzinfo=UTC)
+    ).to_csv(path, index=False)
+    done = _run("rightsize", str(path), "--json")
+    assert done.returncode == 0, done.stderr
+    assert '"target": "m5.2xlarge"' in done.stdout
