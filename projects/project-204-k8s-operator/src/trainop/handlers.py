@@ -24,11 +24,12 @@ refused (``status.specChange`` says why; the attempts keep the admitted spec).
 
 from __future__ import annotations
 
+import copy
 import os
 import threading
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import kopf
 
@@ -213,7 +214,11 @@ def drive(body: kopf.Body, patch: kopf.Patch, logger: Any) -> None:
     with operators.object_lock(uid):
         if uid in _deleting:
             return
-        _drive(body, patch, logger)
+        # Kopf's body is live: a watch event replaces it under a running handler. Work on one
+        # snapshot per step, or the generation of an edit can be read together with the spec
+        # from before it (seen under CI load: a timer that had waited for this lock admitted
+        # the old spec under the new generation, and the edit was never answered).
+        _drive(kopf.Body(cast("kopf.RawBody", copy.deepcopy(dict(body)))), patch, logger)
 
 
 def _drive(body: kopf.Body, patch: kopf.Patch, logger: Any) -> None:
