@@ -28,9 +28,18 @@ def test_a_job_runs_its_children_and_succeeds_with_cleanup(kube: Any, operator: 
 
     kube.finish("resnet-attempt-1", ok=True)
     kube.eventually(lambda: kube.status("resnet").get("phase") == "Succeeded", what="Succeeded")
-    kube.eventually(lambda: kube.child("Job", "resnet-attempt-1") is None, what="Job cleaned up")
-    assert kube.child("Service", "resnet") is None
-    assert kube.child("ConfigMap", "resnet-hparams") is None
+    # The children are deleted one after the other: wait for all of them.
+    kube.eventually(
+        lambda: all(
+            kube.child(kind, name) is None
+            for kind, name in (
+                ("Job", "resnet-attempt-1"),
+                ("Service", "resnet"),
+                ("ConfigMap", "resnet-hparams"),
+            )
+        ),
+        what="children cleaned up",
+    )
     assert kube.child("PersistentVolumeClaim", "resnet-checkpoints") is not None  # checkpoints stay
 
 

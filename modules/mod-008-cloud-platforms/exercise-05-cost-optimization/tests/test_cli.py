@@ -73,3 +73,45 @@ def test_rightsize_cli_reads_a_utilization_file(tmp_path: Path) -> None:
     done = _run("rightsize", str(path), "--json")
     assert done.returncode == 0, done.stderr
     assert '"target": "m5.2xlarge"' in done.stdout
+
+
+def test_costopt_spot_stops_cleanly_on_sigterm_and_resumes(tmp_path: Path) -> None:
+    import json
+    import signal
+    import time
+
+    work = tmp_path / "run"
+    cmd = [
+        sys.executable,
+        "-m",
+        "costopt",
+        "spot",
+        "--workdir",
+        str(work),
+        "--steps",
+        "40",
+        "--step-delay",
+        "0.02",
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (work / "progress.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "stopped by a signal" in out
+    assert "checkpoint is kept" in out
+    trainer = json.loads((work / "progress.json").read_text())["pid"]
+    try:
+        os.kill(trainer, 0)
+        orphan = True
+    except ProcessLookupError:
+        orphan = False
+    assert not orphan  # the trainer did not outlive its supervisor
+    assert (work / "checkpoint.pt").exists()
+    done = _run("spot", "--workdir", str(work), "--steps", "40", "--step-delay", "0")
+    assert done.returncode == 0, done.stderr
+    assert "done after 0 interruption(s)" in done.stdout  # 40 steps: before the price spike
+    assert (work / "final.pt").exists()

@@ -92,8 +92,14 @@ def test_lifecycle_create_scale_roll_ready_and_delete(kube: Any, operator: KopfR
     assert any(e.startswith("Degraded: 1/4") for e in kube.eventually(lambda: kube.events("churn")))
 
     kube.delete("churn")
-    kube.eventually(lambda: kube.child("Deployment", "churn-predictor") is None, what="cleanup")
-    assert kube.child("Service", "churn") is None
+    # The delete handler removes the children one after the other: wait for all of them.
+    kube.eventually(
+        lambda: (
+            kube.child("Deployment", "churn-predictor") is None
+            and kube.child("Service", "churn") is None
+        ),
+        what="cleanup",
+    )
     kube.eventually(
         lambda: (
             not kube.models.list_namespaced_custom_object(

@@ -6,6 +6,8 @@ Exit codes: 0 done, 1 bad input (one line on stderr), 2 bad usage.
 from __future__ import annotations
 
 import json
+import signal
+import threading
 from dataclasses import asdict
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -212,14 +214,24 @@ def spot(
         interrupt_at_steps=tuple(interrupt_at or ()),
         max_interruptions=max_interruptions,
     )
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
     run = run_spot(
         cfg,
         plan,
         load_prices(prices),
+        stop=stop,
         log=lambda s, r: console.print(
             f"  {s.market:<9} steps {s.first_step:>3}-{s.last_step:<3} {s.ended:<11} resume at {r}"
         ),
     )
+    if run.stopped:
+        console.print(
+            f"stopped by a signal after {run.segments[-1].last_step} steps; the "
+            "checkpoint is kept: run the same command to resume"
+        )
+        return
     console.print(
         f"done after {run.interruptions} interruption(s): {run.cost:,.2f} on spot vs "
         f"{run.on_demand_cost:,.2f} on demand (saved {run.saving:,.2f}); "

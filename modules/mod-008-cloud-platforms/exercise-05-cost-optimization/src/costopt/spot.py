@@ -164,6 +164,7 @@ class SpotRun:
 
     segments: list[Segment] = field(default_factory=list)
     interruptions: int = 0
+    stopped: bool = False  # SIGTERM: the trainer checkpointed; the same command resumes
     cost: float = 0.0
     on_demand_cost: float = 0.0
     final: Path | None = None
@@ -219,9 +220,18 @@ def _checkpoint_step(cfg: TrainConfig) -> int:
 
 
 def run_spot(
-    cfg: TrainConfig, plan: SpotPlan, prices: list[PricePoint] | None = None, *, log: Any = None
+    cfg: TrainConfig,
+    plan: SpotPlan,
+    prices: list[PricePoint] | None = None,
+    *,
+    log: Any = None,
+    stop: threading.Event | None = None,
 ) -> SpotRun:
-    """Run the job to the end on spot instances, relaunching after each interruption."""
+    """Run the job to the end on spot instances, relaunching after each interruption.
+
+    ``stop`` (set by the CLI on SIGTERM/SIGINT) ends the run early: the trainer gets SIGTERM,
+    checkpoints and exits; nothing outlives the supervisor, and the same call resumes.
+    """
     prices = prices if prices is not None else load_prices()
     on_demand = ON_DEMAND.get(plan.instance_type)
     if on_demand is None:
@@ -246,7 +256,9 @@ def run_spot(
             if market == "on-demand":
                 price = on_demand
             imds.clear()
-            ended, reached = _run_instance(cfg, plan, prices, imds, market, zone, bid, pending)
+            ended, reached = _run_instance(
+                cfg, plan, prices, imds, market, zone, bid, pending, stop or threading.Event()
+            )
             if pending and ended != "done":
                 while pending and pending[0] <= reached:
                     pending.pop(0)
@@ -258,9 +270,12 @@ def run_spot(
                 log(run.segments[-1], resumed_from)
             if ended == "done":
                 break
+            if ended == "stopped":
+                run.stopped = True
+                break
             run.interruptions += 1
     run.cost = round(run.cost, 4)
-    run.final = cfg.final
+    run.final = cfg.final if not run.stopped else None
     return run
 
 
@@ -273,11 +288,20 @@ def _run_instance(
     zone: str,
     bid: float,
     pending: list[int],
+    stop: threading.Event,
 ) -> tuple[str, int]:
     """One instance: run until done, or deliver the notice and wait out the deadline."""
     with _process(cfg) as proc:
         deadline: float | None = None
         while proc.poll() is None:
+            if stop.is_set():  # our own SIGTERM: the trainer checkpoints on its SIGTERM
+                proc.terminate()
+                try:
+                    proc.wait(timeout=max(plan.notice_seconds, 10.0))
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+                return "stopped", _progress(cfg)
             step = _progress(cfg)
             if market == "spot" and deadline is None:
                 sim_now = plan.start + timedelta(hours=step * plan.step_hours)
