@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 import torch
 from costopt.errors import CostoptError
+from costopt.job import TrainConfig
 from costopt.spot import MetadataService, SpotPlan, cheapest_zone, load_prices, price_at, run_spot
-from costopt.trainer import TrainConfig, train
+from costopt.trainer import train
 
 QUIET = datetime(2026, 11, 3, tzinfo=UTC)  # no price spike in the shipped history that day
 

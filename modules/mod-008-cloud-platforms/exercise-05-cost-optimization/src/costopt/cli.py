@@ -17,15 +17,9 @@ import typer
 from rich.markup import escape
 
 from aiinfra_shared.cliapp import console, package_app, run_typer, settings_from, sub_app
-from costopt import budgets as budgets_mod
-from costopt import rightsize as rightsize_mod
-from costopt import schedules as schedules_mod
-from costopt.aws import client
 from costopt.config import Settings
 from costopt.errors import CostoptError
-from costopt.spot import SpotPlan, load_prices, run_spot
 from costopt.tables import table
-from costopt.trainer import TrainConfig
 
 app = package_app(
     "008-05: Cost optimization: rightsizing with headroom, spot training that survives "
@@ -72,6 +66,8 @@ def rightsize(
     as_json: JsonOpt = False,
 ) -> None:
     """Recommend instance types: never below the observed peak plus headroom."""
+    from costopt import rightsize as rightsize_mod
+
     recs = rightsize_mod.recommend(
         rightsize_mod.load_utilization(utilization), headroom=headroom, lookback_days=lookback
     )
@@ -103,6 +99,9 @@ def schedule_plan(
     as_json: JsonOpt = False,
 ) -> None:
     """Which tagged instances the policies would start or stop now (and do it with --apply)."""
+    from costopt import schedules as schedules_mod
+    from costopt.aws import client
+
     rules = schedules_mod.load_policies(policies)
     ec2 = client("ec2")
     the_plan = schedules_mod.plan(ec2, client("cloudwatch"), rules, _when(at))
@@ -129,6 +128,9 @@ def budgets_check(
     webhook: Annotated[str | None, typer.Option(help="POST notifications here.")] = None,
 ) -> None:
     """Spend against each budget; the crossed thresholds' actions (once a month each)."""
+    from costopt import budgets as budgets_mod
+    from costopt.aws import client
+
     rules = budgets_mod.load_budgets(budgets)
     frame = budgets_mod.load_usage(usage)
     day = _day(today)
@@ -159,6 +161,9 @@ def budgets_unblock(
     team: Annotated[str, typer.Argument(help="The team whose launches to allow.")],
 ) -> None:
     """Remove the deny-launch policy a budget put on a team's IAM group."""
+    from costopt import budgets as budgets_mod
+    from costopt.aws import client
+
     removed = budgets_mod.unblock_launches(client("iam"), f"team-{team}")
     console.print(
         f"team-{escape(team)}: " + ("launches allowed again" if removed else "was not blocked")
@@ -204,6 +209,9 @@ def spot(
     step_delay: Annotated[float, typer.Option(help="Extra seconds per step.")] = 0.02,
 ) -> None:
     """Train on spot instances through interruptions; compare the cost with on-demand."""
+    from costopt.job import TrainConfig
+    from costopt.spot import SpotPlan, load_prices, run_spot
+
     if steps < 1:
         raise CostoptError(f"--steps must be at least 1, got {steps}")
     cfg = TrainConfig(steps=steps, workdir=str(workdir), step_delay=step_delay)

@@ -23,9 +23,10 @@ from aiinfra_shared.cliapp import console
 from aiinfra_shared.services import start
 from costopt import budgets, rightsize, schedules
 from costopt.aws import client, instances, launch_fleet
+from costopt.job import TrainConfig
 from costopt.spot import SpotPlan, load_prices, run_spot
 from costopt.tables import table
-from costopt.trainer import TrainConfig, train
+from costopt.trainer import train
 from costopt.usage import FLEET, daily_usage, utilization
 
 POLICIES = """

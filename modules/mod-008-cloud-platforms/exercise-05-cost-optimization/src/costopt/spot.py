@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from costopt.errors import CostoptError
-from costopt.trainer import TrainConfig, config_json
+from costopt.job import TrainConfig, config_json
 
 ON_DEMAND = {"p3.2xlarge": 3.06, "g5.xlarge": 1.006, "g4dn.xlarge": 0.526}
 
@@ -212,11 +212,11 @@ def _progress(cfg: TrainConfig) -> int:
 
 
 def _checkpoint_step(cfg: TrainConfig) -> int:
-    if not cfg.checkpoint.exists():
+    """The step of the last checkpoint (from the JSON the trainer writes beside it)."""
+    try:
+        return int(json.loads(cfg.checkpoint.with_suffix(".json").read_text())["step"])
+    except (OSError, ValueError, KeyError):
         return 0
-    import torch
-
-    return int(torch.load(cfg.checkpoint, weights_only=False)["step"])
 
 
 def run_spot(

@@ -21,41 +21,16 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from costopt.job import TrainConfig
+
 EXIT_INTERRUPTED = 3
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class TrainConfig:
-    """The job: a small classifier on seeded synthetic data."""
-
-    steps: int = 120
-    batch: int = 64
-    lr: float = 0.05
-    seed: int = 0
-    checkpoint_every: int = 20
-    workdir: str = "."
-    imds: str | None = None  # the metadata service's base URL; None: never interrupted
-    step_delay: float = 0.0  # seconds of extra work per step (the demo's stand-in for a big model)
-
-    @property
-    def checkpoint(self) -> Path:
-        return Path(self.workdir) / "checkpoint.pt"
-
-    @property
-    def progress(self) -> Path:
-        return Path(self.workdir) / "progress.json"
-
-    @property
-    def final(self) -> Path:
-        return Path(self.workdir) / "final.pt"
 
 
 def make_model(seed: int) -> nn.Module:
@@ -110,6 +85,10 @@ def _save(cfg: TrainConfig, state: dict[str, Any]) -> None:
     tmp = cfg.checkpoint.with_suffix(".tmp")
     torch.save(state, tmp)
     tmp.replace(cfg.checkpoint)  # atomic: a kill leaves the old or the new, never half
+    # The step beside it, for the supervisor (which then never needs to import torch).
+    side = cfg.checkpoint.with_suffix(".json.tmp")
+    side.write_text(json.dumps({"step": state["step"]}))
+    side.replace(cfg.checkpoint.with_suffix(".json"))
 
 
 def train(cfg: TrainConfig) -> int:
@@ -179,10 +158,6 @@ def main(argv: list[str] | None = None) -> None:
     # The checkpoint is on disk: leave now. A normal interpreter teardown with torch loaded
     # takes about a second, a second the spot notice may not have.
     os._exit(code)
-
-
-def config_json(cfg: TrainConfig) -> str:
-    return json.dumps(asdict(cfg))
 
 
 if __name__ == "__main__":
