@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from costopt.demo import POLICIES
 
 from aiinfra_shared.services import start
 
@@ -37,23 +38,5 @@ def fleet(aws: str) -> Iterator[dict[str, Any]]:
 @pytest.fixture
 def policy_file(tmp_path: Path) -> Path:
     path = tmp_path / "policies.toml"
-    path.write_text(
-        """
-[[policy]]
-name = "idle"
-kind = "idle"
-select = { Schedule = "idle-check" }
-cpu = 5
-minutes = 60
-
-[[policy]]
-name = "office"
-kind = "office-hours"
-select = { Schedule = "office-hours" }
-start = 8
-end = 19
-timezone = "Europe/Berlin"
-holidays = [2026-12-25]
-"""
-    )
+    path.write_text(POLICIES)  # the demo's policies: the tests check what the demo shows
     return path

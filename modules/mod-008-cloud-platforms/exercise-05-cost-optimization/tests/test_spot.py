@@ -104,3 +104,11 @@ def test_the_metadata_service_answers_like_imds() -> None:
         imds.schedule_termination(datetime(2026, 11, 2, 5, 2, tzinfo=UTC))
         body = json.loads(urllib.request.urlopen(url, timeout=5).read())
     assert body == {"action": "terminate", "time": "2026-11-02T05:02:00Z"}
+
+
+def test_a_checkpoint_of_another_run_is_refused_not_resumed(tmp_path: Path) -> None:
+    first = TrainConfig(steps=30, workdir=str(tmp_path), checkpoint_every=10)
+    assert train(first) == 0
+    other = TrainConfig(steps=30, workdir=str(tmp_path), seed=1)
+    with pytest.raises(CostoptError, match="holds a checkpoint of another run"):
+        run_spot(other, SpotPlan(start=QUIET))

@@ -77,7 +77,9 @@ def test_query_and_spend_against_the_store(loaded_db: Path) -> None:
         (("schedule", "--cron", "every day", "--webhook", "http://x"), "--cron needs 5 fields"),
         (("schedule", "--cron", "61 * * * *", "--webhook", "http://x"), "--cron '61 * * * *'"),
         (("digest",), "nowhere to send"),
-        (("generate", "/tmp/x", "--days", "3"), "at least 7"),
+        (("generate", "/tmp/x", "--days", "3"), "--days must be 7"),
+        (("generate", "/tmp/x", "--days", "100000000"), "--days must be 7"),
+        (("spend", "--top", "-3"), "--top must be at least 1"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_1(

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import calendar
 import json
-import tomllib
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -24,10 +23,11 @@ from typing import Any
 
 import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from costopt.aws import instances, set_state
 from costopt.errors import CostoptError
+from costopt.tomlfiles import load_tables
 
 ACTIONS = ("notify", "stop-dev", "block-launch")
 DENY_POLICY = "costopt-budget-deny-launch"
@@ -57,24 +57,7 @@ class Budget(BaseModel):
 
 
 def load_budgets(path: Path) -> list[Budget]:
-    try:
-        data = tomllib.loads(path.read_text())
-    except OSError as exc:
-        raise CostoptError(f"{path}: cannot read it ({exc.strerror})") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise CostoptError(f"{path}: not valid TOML ({exc})") from exc
-    raw = data.get("budget", [])
-    if not isinstance(raw, list) or not raw:
-        raise CostoptError(f"{path}: no [[budget]] tables")
-    out = []
-    for n, item in enumerate(raw, start=1):
-        try:
-            out.append(Budget.model_validate(item))
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise CostoptError(f"{path}: budget {n}: {where}: {first['msg']}") from exc
-    return out
+    return load_tables(path, "budget", Budget)
 
 
 def load_usage(path: Path) -> pd.DataFrame:

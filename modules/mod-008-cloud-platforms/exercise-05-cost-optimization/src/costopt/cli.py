@@ -212,8 +212,6 @@ def spot(
     from costopt.job import TrainConfig
     from costopt.spot import SpotPlan, load_prices, run_spot
 
-    if steps < 1:
-        raise CostoptError(f"--steps must be at least 1, got {steps}")
     cfg = TrainConfig(steps=steps, workdir=str(workdir), step_delay=step_delay)
     plan = SpotPlan(
         instance_type=instance_type,

@@ -36,3 +36,8 @@ class TrainConfig:
 
 def config_json(cfg: TrainConfig) -> str:
     return json.dumps(asdict(cfg))
+
+
+def run_identity(cfg: TrainConfig) -> dict[str, float | int]:
+    """What makes two runs the same training: a checkpoint only resumes a run like it."""
+    return {"seed": cfg.seed, "batch": cfg.batch, "lr": cfg.lr, "steps": cfg.steps}

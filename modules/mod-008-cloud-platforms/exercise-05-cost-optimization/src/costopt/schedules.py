@@ -14,17 +14,16 @@ clock you pass in: tests use a fixed one) and lists the starts and stops, with t
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from costopt.aws import Instance, instances, set_state
-from costopt.errors import CostoptError
+from costopt.tomlfiles import load_tables
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -64,26 +63,7 @@ class Policy(BaseModel):
 
 
 def load_policies(path: Path) -> list[Policy]:
-    try:
-        data = tomllib.loads(path.read_text())
-    except OSError as exc:
-        raise CostoptError(f"{path}: cannot read it ({exc.strerror})") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise CostoptError(f"{path}: not valid TOML ({exc})") from exc
-    raw = data.get("policy", [])
-    if not isinstance(raw, list) or not raw:
-        raise CostoptError(f"{path}: no [[policy]] tables")
-    out = []
-    for n, item in enumerate(raw, start=1):
-        try:
-            out.append(Policy.model_validate(item))
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise CostoptError(
-                f"{path}: policy {n} ({item.get('name', '?')}): {where}: {first['msg']}"
-            ) from exc
-    return out
+    return load_tables(path, "policy", Policy)
 
 
 @dataclass

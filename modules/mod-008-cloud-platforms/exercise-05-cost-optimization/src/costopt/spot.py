@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import subprocess
 import sys
 import threading
@@ -32,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from costopt.errors import CostoptError
-from costopt.job import TrainConfig, config_json
+from costopt.job import TrainConfig, config_json, run_identity
 
 ON_DEMAND = {"p3.2xlarge": 3.06, "g5.xlarge": 1.006, "g4dn.xlarge": 0.526}
 
@@ -211,6 +212,41 @@ def _progress(cfg: TrainConfig) -> int:
         return 0
 
 
+def _check_plan(plan: SpotPlan, bid: float) -> None:
+    problems = []
+    if not (math.isfinite(bid) and bid > 0):
+        problems.append(f"the bid must be a positive price, got {bid}")
+    if not (math.isfinite(plan.notice_seconds) and 0 <= plan.notice_seconds <= 3600):
+        problems.append(f"the notice must be 0-3600 s, got {plan.notice_seconds}")
+    if plan.max_interruptions < 0:
+        problems.append(f"max interruptions must be >= 0, got {plan.max_interruptions}")
+    if not (math.isfinite(plan.step_hours) and plan.step_hours > 0):
+        problems.append(f"step hours must be positive, got {plan.step_hours}")
+    if problems:
+        raise CostoptError("; ".join(problems))
+
+
+def _check_resumable(cfg: TrainConfig) -> None:
+    """A checkpoint left by another run (another seed, batch, rate or length) is refused: it
+    would otherwise be resumed and its weights reported as this run's."""
+    if not (1 <= cfg.steps <= 1_000_000):
+        raise CostoptError(f"--steps must be between 1 and 1,000,000, got {cfg.steps}")
+    if not (math.isfinite(cfg.step_delay) and 0 <= cfg.step_delay <= 60):
+        raise CostoptError(f"--step-delay must be 0-60 s, got {cfg.step_delay}")
+    side = cfg.checkpoint.with_suffix(".json")
+    if not side.exists():
+        return
+    try:
+        saved = json.loads(side.read_text()).get("run")
+    except (OSError, ValueError) as exc:
+        raise CostoptError(f"{side}: unreadable checkpoint record ({exc})") from exc
+    if saved != run_identity(cfg):
+        raise CostoptError(
+            f"{cfg.workdir} holds a checkpoint of another run ({saved}); use another --workdir "
+            "or delete it"
+        )
+
+
 def _checkpoint_step(cfg: TrainConfig) -> int:
     """The step of the last checkpoint (from the JSON the trainer writes beside it)."""
     try:
@@ -239,6 +275,8 @@ def run_spot(
             f"no on-demand price for {plan.instance_type}; use one of {', '.join(ON_DEMAND)}"
         )
     bid = plan.bid if plan.bid is not None else on_demand
+    _check_plan(plan, bid)
+    _check_resumable(cfg)
     pending = sorted(plan.interrupt_at_steps)
     run = SpotRun(on_demand_cost=round(cfg.steps * plan.step_hours * on_demand, 4))
     Path(cfg.workdir).mkdir(parents=True, exist_ok=True)

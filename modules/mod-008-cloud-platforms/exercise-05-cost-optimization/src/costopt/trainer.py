@@ -27,7 +27,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from costopt.job import TrainConfig
+from costopt.job import TrainConfig, run_identity
 
 EXIT_INTERRUPTED = 3
 logger = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ def _save(cfg: TrainConfig, state: dict[str, Any]) -> None:
     tmp.replace(cfg.checkpoint)  # atomic: a kill leaves the old or the new, never half
     # The step beside it, for the supervisor (which then never needs to import torch).
     side = cfg.checkpoint.with_suffix(".json.tmp")
-    side.write_text(json.dumps({"step": state["step"]}))
+    side.write_text(json.dumps({"step": state["step"], "run": run_identity(cfg)}))
     side.replace(cfg.checkpoint.with_suffix(".json"))
 
 

@@ -63,6 +63,8 @@ def spend(
         raise CostlensError(f"unknown metric {metric!r}; use {', '.join(METRICS)}")
     if not by:
         raise CostlensError("give at least one dimension to group by")
+    if top is not None and top < 1:
+        raise CostlensError(f"--top must be at least 1, got {top}")
     exprs = [f'{_dimension(d)} AS "{d}"' for d in by]
     where, params = _period(since, until)
     sql = (

@@ -127,7 +127,7 @@ def ingest_cmd(
 
 @app.command()
 def rejections(
-    limit: Annotated[int, typer.Option(help="Rows to show.")] = 20,
+    limit: Annotated[int, typer.Option(help="Rows to show.", min=1, max=100_000)] = 20,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:

@@ -99,10 +99,10 @@ class Fleet:
     """The seeded simulation shared by the three clouds' writers."""
 
     def __init__(self, start: date, days: int, seed: int, scale: int) -> None:
-        if days < 7:
-            raise CostlensError(f"--days must be at least 7 (a weekly pattern), got {days}")
-        if scale < 1:
-            raise CostlensError(f"--scale must be at least 1, got {scale}")
+        if not 7 <= days <= 3660:
+            raise CostlensError(f"--days must be 7 (a weekly pattern) to 3660, got {days}")
+        if not 1 <= scale <= 10_000:
+            raise CostlensError(f"--scale must be 1 to 10,000, got {scale}")
         self.start = start
         self.days = [start + timedelta(days=i) for i in range(days)]
         self.rng = np.random.default_rng(seed)
