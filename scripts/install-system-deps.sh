@@ -4,6 +4,8 @@
 #
 #   prometheus, promtool     <- prometheus
 #   alertmanager             <- prometheus-alertmanager
+#   pushgateway              <- prometheus-pushgateway
+#   node exporter            <- prometheus-node-exporter
 #   redis-server             <- redis-server
 #   postgres, initdb         <- postgresql
 #
@@ -25,6 +27,8 @@ declare -A PROVIDES=(
   [prometheus]="prometheus"
   [promtool]="prometheus"
   [prometheus-alertmanager]="prometheus-alertmanager"
+  [prometheus-pushgateway]="prometheus-pushgateway"
+  [prometheus-node-exporter]="prometheus-node-exporter"
   [redis-server]="redis-server"
 )
 

@@ -130,6 +130,35 @@ def test_alertmanager_answers(alertmanager_service: RunningService) -> None:
     assert status["cluster"]["status"] == "disabled"  # type: ignore[index]
 
 
+def test_pushgateway_keeps_a_pushed_group_across_a_restart(tmp_path: Path) -> None:
+    body = b"# TYPE batch_rows gauge\nbatch_rows 42\n"
+    with start("pushgateway", workdir=tmp_path) as gateway:
+        pushed = httpx.put(f"{gateway.url}/metrics/job/nightly", content=body)
+        assert pushed.status_code == 200
+        time.sleep(1.5)  # persisted every second
+    with start("pushgateway", workdir=tmp_path) as gateway:
+        text = httpx.get(f"{gateway.url}/metrics").text
+    assert 'batch_rows{instance="",job="nightly"} 42' in text
+
+
+def test_node_exporter_serves_host_metrics() -> None:
+    with start("node_exporter") as node:
+        text = httpx.get(f"{node.url}/metrics").text
+    assert "node_memory_MemTotal_bytes" in text
+    assert "node_cpu_seconds_total" in text
+
+
+def test_prometheus_range_queries(prometheus_service: RunningService) -> None:
+    prom.wait_for(prometheus_service.url, "up", bool, timeout=30)
+    now = time.time()
+    series = prom.query_range(prometheus_service.url, "up", start=now - 30, end=now, step=5)
+    assert series
+    labels, points = series[0]
+    assert labels["job"] == "prometheus"
+    assert points
+    assert all(value == 1.0 for _, value in points)
+
+
 @pytest.mark.slow
 def test_mlflow_server_tracks_a_run(mlflow_service: RunningService) -> None:
     from mlflow.tracking import MlflowClient

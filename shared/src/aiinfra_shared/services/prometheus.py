@@ -30,8 +30,8 @@ from aiinfra_shared.services.base import (
 )
 
 INSTALL_HINT = (
-    "sudo apt-get install prometheus prometheus-alertmanager   "
-    "(or: bash scripts/install-system-deps.sh)"
+    "sudo apt-get install prometheus prometheus-alertmanager prometheus-pushgateway "
+    "prometheus-node-exporter   (or: bash scripts/install-system-deps.sh)"
 )
 
 
@@ -65,7 +65,7 @@ def prometheus(
     rule_files: Sequence[Path | str] = (),
     alertmanager_url: str | None = None,
     interval: str = "1s",
-    config: dict[str, Any] | None = None,
+    config: dict[str, Any] | Callable[[int], dict[str, Any]] | None = None,
     port: int | None = None,
     workdir: Path | str | None = None,
     timeout: float = 30.0,
@@ -77,7 +77,8 @@ def prometheus(
         rule_files: Alerting/recording rule files to load.
         alertmanager_url: ``http://127.0.0.1:PORT`` of an Alertmanager to notify.
         interval: Scrape and rule evaluation interval.
-        config: A complete config dict instead of the generated one.
+        config: A complete config dict instead of the generated one, or a function of the
+            port Prometheus will listen on that returns it (so it can scrape itself).
         port: Fixed port, or None for a free one.
         workdir: Data folder (temporary by default).
         timeout: Seconds to wait for ``/-/ready``.
@@ -90,9 +91,12 @@ def prometheus(
         config_path = wd / "prometheus.yml"
 
         def argv(p: int) -> list[str]:
-            cfg = config or _default_config(
-                p, scrape_targets, rule_files, alertmanager_url, interval
-            )
+            if callable(config):
+                cfg = config(p)
+            else:
+                cfg = config or _default_config(
+                    p, scrape_targets, rule_files, alertmanager_url, interval
+                )
             config_path.write_text(json.dumps(cfg, indent=2))  # JSON is valid YAML
             return [
                 binary,
@@ -188,6 +192,76 @@ def alertmanager(
             yield service
 
 
+@contextmanager
+def pushgateway(
+    *, port: int | None = None, workdir: Path | str | None = None, timeout: float = 20.0
+) -> Iterator[RunningService]:
+    """Start a Pushgateway (batch jobs push metrics to it; Prometheus scrapes it).
+
+    Pushed groups persist in ``workdir/pushgateway.db`` across restarts of the same workdir.
+
+    Yields:
+        The service; ``env`` sets ``AIINFRA_PUSHGATEWAY_URL``.
+    """
+    binary = find_binary("prometheus-pushgateway", INSTALL_HINT, ["/usr/bin/pushgateway"])
+    with (
+        workdir_for("pushgateway", workdir) as wd,
+        run_service(
+            "pushgateway",
+            argv=lambda p: [
+                binary,
+                f"--web.listen-address={LOOPBACK}:{p}",
+                f"--persistence.file={wd / 'pushgateway.db'}",
+                "--persistence.interval=1s",
+            ],
+            ready=lambda p: http_ok(f"http://{LOOPBACK}:{p}/-/ready"),
+            url=lambda p: f"http://{LOOPBACK}:{p}",
+            client_env=lambda p: {"AIINFRA_PUSHGATEWAY_URL": f"http://{LOOPBACK}:{p}"},
+            workdir=wd,
+            port=port,
+            timeout=timeout,
+        ) as service,
+    ):
+        yield service
+
+
+@contextmanager
+def node_exporter(
+    *, port: int | None = None, workdir: Path | str | None = None, timeout: float = 20.0
+) -> Iterator[RunningService]:
+    """Start the node exporter (this machine's CPU, memory, disk and network metrics).
+
+    Only the collectors that work unprivileged in a container are on by default; ``systemd``
+    and the like are off.
+
+    Yields:
+        The service; ``url`` is its base (metrics on ``/metrics``).
+    """
+    binary = find_binary("prometheus-node-exporter", INSTALL_HINT, ["/usr/bin/node_exporter"])
+    with (
+        workdir_for("node-exporter", workdir) as wd,
+        run_service(
+            "node-exporter",
+            argv=lambda p: [
+                binary,
+                f"--web.listen-address={LOOPBACK}:{p}",
+                "--collector.disable-defaults",
+                *(
+                    f"--collector.{name}"
+                    for name in ("cpu", "meminfo", "loadavg", "filesystem", "netdev", "stat")
+                ),
+            ],
+            ready=lambda p: http_ok(f"http://{LOOPBACK}:{p}/metrics"),
+            url=lambda p: f"http://{LOOPBACK}:{p}",
+            client_env=lambda p: {},
+            workdir=wd,
+            port=port,
+            timeout=timeout,
+        ) as service,
+    ):
+        yield service
+
+
 @dataclass(frozen=True)
 class Sample:
     """One series of an instant query: its labels and its value."""
@@ -230,6 +304,21 @@ def query(url: str, expr: str, *, timeout: float = 10.0) -> list[Sample]:
     if data["resultType"] in ("scalar", "string"):
         return [Sample({}, float(data["result"][1]))]
     return [Sample(dict(r["metric"]), float(r["value"][1])) for r in data["result"]]
+
+
+def query_range(
+    url: str, expr: str, *, start: float, end: float, step: float, timeout: float = 10.0
+) -> list[tuple[dict[str, str], list[tuple[float, float]]]]:
+    """Evaluate ``expr`` over ``[start, end]`` (Unix seconds) every ``step`` seconds.
+
+    Returns:
+        One ``(labels, [(timestamp, value), ...])`` per series.
+    """
+    params = {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"}
+    data = _api(url, "/api/v1/query_range", params, timeout)
+    return [
+        (dict(r["metric"]), [(float(t), float(v)) for t, v in r["values"]]) for r in data["result"]
+    ]
 
 
 def alerts(url: str, *, timeout: float = 10.0) -> list[dict[str, Any]]:

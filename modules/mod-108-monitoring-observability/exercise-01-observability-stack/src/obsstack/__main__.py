@@ -1,0 +1,5 @@
+"""``python -m obsstack``: the same as the ``obsstack`` command."""
+
+from obsstack.cli import main
+
+main()
