@@ -16,7 +16,7 @@ from aiinfra_shared.services.prometheus import wait_for
 
 
 def obsstack(
-    *args: str, data_dir: Path | None = None, timeout: float = 180
+    *args: str, data_dir: Path | None = None, timeout: float = 180, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "200"}
     if data_dir is not None:
@@ -28,6 +28,7 @@ def obsstack(
         env=env,
         timeout=timeout,
         check=False,
+        cwd=cwd,
     )
 
 
@@ -110,16 +111,17 @@ def test_commands_without_a_running_stack_say_so(tmp_path: Path) -> None:
         (["rules", "--scale", "0"], 1, "--scale must be between"),
         (["faults", "--error-rate", "2"], 2, "error-rate"),
         (["traffic", "--seconds", "-1"], 1, ""),
-        (["dashboard", "--png", "x.png", "--minutes", "nan"], 1, ""),
+        (["dashboard", "--png", "x.png", "--minutes", "nan"], 1, "--minutes must be"),
         (["up", "--scale", "1000"], 1, "scale"),
     ],
 )
 def test_bad_input_is_one_line_and_non_zero(
     tmp_path: Path, args: list[str], code: int, fragment: str
 ) -> None:
-    done = obsstack(*args, data_dir=tmp_path)
+    done = obsstack(*args, data_dir=tmp_path, cwd=tmp_path)
     message = one_line_error(done, code)
     assert fragment in message
+    assert list(tmp_path.iterdir()) == [], "a refused command wrote a file"
 
 
 def test_check_runs_promtool_and_amtool() -> None:

@@ -401,8 +401,12 @@ def dashboard(
     data_dir: DataDir = None,
 ) -> None:
     """Write the Grafana dashboard JSON (and a PNG of its panels from the running stack)."""
+    import math
+
     from obsstack import dashboards
 
+    if png is not None and not (math.isfinite(minutes) and 0 < minutes <= 24 * 60):
+        raise ObsstackError(f"--minutes must be in (0, 1440], not {minutes}")
     path = dashboards.write_json(out)
     problems = dashboards.validate(json.loads(path.read_text()))
     if problems:
