@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 from costlens import report
 from costlens.errors import CostlensError
-from costlens.mailsink import smtp_sink
 from costlens.notify import Delivery, post_webhook, run_schedule, send_email
 from costlens.store import Store
+
+from aiinfra_shared.services.smtp import smtp_sink
 
 
 @pytest.fixture(scope="module")

@@ -21,9 +21,9 @@ import pandas as pd
 
 from aiinfra_shared.cliapp import console
 from aiinfra_shared.services import start
+from aiinfra_shared.services.smtp import smtp_sink
 from costlens import analyze, report
 from costlens.ingest import ingest, ingest_utilization
-from costlens.mailsink import smtp_sink
 from costlens.notify import Delivery, send_email
 from costlens.sample import generate
 from costlens.store import Store

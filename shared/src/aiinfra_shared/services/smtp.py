@@ -1,5 +1,12 @@
-"""A real SMTP server on loopback (aiosmtpd) that keeps what it receives: the demo's and the
-tests' mailbox, so the digest is delivered over the wire, not to a mock."""
+"""A real SMTP server on loopback (aiosmtpd, in a thread of this process) that keeps what it
+receives: the demos' and tests' mailbox, so e-mail is delivered over the wire, not to a mock.
+
+    with smtp_sink() as box:
+        smtplib.SMTP(box.host, box.port).send_message(msg)
+        box.arrived.wait(5)
+
+Comes with the ``smtp`` extra of aiinfra-shared.
+"""
 
 from __future__ import annotations
 
@@ -29,9 +36,11 @@ class Mailbox:
 
     @property
     def address(self) -> str:
+        """``host:port``."""
         return f"{self.host}:{self.port}"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's hook name
+        """Keep one message (aiosmtpd's hook)."""
         msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
         self.messages.append(msg)
         self.arrived.set()

@@ -1,0 +1,5 @@
+"""``python -m incidents``: the same as the ``incidents`` command."""
+
+from incidents.cli import main
+
+main()
