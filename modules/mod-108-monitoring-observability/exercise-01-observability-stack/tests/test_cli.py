@@ -113,6 +113,7 @@ def test_commands_without_a_running_stack_say_so(tmp_path: Path) -> None:
         (["traffic", "--seconds", "-1"], 1, ""),
         (["dashboard", "--png", "x.png", "--minutes", "nan"], 1, "--minutes must be"),
         (["up", "--scale", "1000"], 1, "scale"),
+        (["up", "--scale", "7"], 1, "whole number of seconds"),
     ],
 )
 def test_bad_input_is_one_line_and_non_zero(

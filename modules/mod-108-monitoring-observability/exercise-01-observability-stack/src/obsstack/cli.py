@@ -71,9 +71,11 @@ def up(
     timeout: Annotated[float, typer.Option(min=5, max=600, help="Seconds to wait.")] = 120,
 ) -> None:
     """Start the stack in the background; its state stays in the data dir across restarts."""
+    from obsstack import rules as rule_defs
     from obsstack.stack import read_state
 
     settings = _settings(data_dir, scale)
+    rule_defs.build(settings.scale)  # a scale that breaks a window is refused here, not later
     root = settings.data_dir.expanduser()
     state = read_state(root)
     if state is not None and _pid_alive(int(state["pid"])):
