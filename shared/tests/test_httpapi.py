@@ -27,3 +27,28 @@ def test_nan_in_a_body_is_a_422_not_a_500() -> None:
         assert response.json()["detail"][0]["loc"] == ["body", "x"]
     assert refused == ["/p", "/p", "/p"]
     assert client.post("/p", json={"x": 1.5}).json() == 1.5
+
+
+def test_alertmanager_webhook_model_is_strict() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from aiinfra_shared.alertmanager import AlertmanagerWebhook, fingerprint_of
+
+    alert = {
+        "status": "firing",
+        "labels": {"alertname": "A", "service": "x"},
+        "startsAt": "2026-12-05T10:00:00Z",
+    }
+    body = {"version": "4", "groupKey": "k", "status": "firing", "receiver": "r", "alerts": [alert]}
+    parsed = AlertmanagerWebhook.model_validate(body)
+    assert parsed.alerts[0].identity() == fingerprint_of({"alertname": "A", "service": "x"})
+    assert fingerprint_of({"a": "1", "b": "2"}) == fingerprint_of({"b": "2", "a": "1"})
+    for bad in (
+        {"labels": {"service": "x"}},
+        {"startsAt": "2026-12-05T10:00:00"},
+        {"startsAt": 1733392800},
+        {"status": "exploded"},
+    ):
+        with pytest.raises(ValidationError):
+            AlertmanagerWebhook.model_validate({**body, "alerts": [{**alert, **bad}]})

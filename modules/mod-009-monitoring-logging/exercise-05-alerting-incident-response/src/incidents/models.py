@@ -1,25 +1,19 @@
-"""What comes in (Alertmanager's webhook) and what goes out (incidents), as pydantic models."""
+"""What goes out (incidents) and the requests that move them, as pydantic models.
+
+What comes in is Alertmanager's webhook, modelled once for the repo in
+:mod:`aiinfra_shared.alertmanager` (re-exported here).
+"""
 
 from __future__ import annotations
 
-import hashlib
-from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-NULL_TIME = "0001-01-01T00:00:00Z"
+from aiinfra_shared.alertmanager import AlertmanagerWebhook, WebhookAlert, fingerprint_of
 
-
-def _rfc3339_only(value: Any) -> Any:
-    # pydantic would read a number as Unix seconds; the schema says an RFC 3339 string
-    if not isinstance(value, str | datetime):
-        raise ValueError("expected an RFC 3339 time string such as 2026-12-05T10:00:00Z")
-    return value
-
-
-Timestamp = Annotated[datetime, BeforeValidator(_rfc3339_only)]
+__all__ = ["AlertmanagerWebhook", "WebhookAlert", "fingerprint_of"]
 
 
 class State(StrEnum):
@@ -46,72 +40,6 @@ SEVERITY = {"critical": 1, "page": 1, "error": 2, "warning": 3, "ticket": 3, "in
 def severity_of(labels: dict[str, str]) -> int:
     """The incident severity an alert's labels ask for (unknown or missing: 3)."""
     return SEVERITY.get(labels.get("severity", "").lower(), 3)
-
-
-def fingerprint_of(labels: dict[str, str]) -> str:
-    """A stable identity for an alert from its labels (when the sender gave none).
-
-    Alertmanager's own fingerprint is a hash of the sorted label set too; this one is SHA-256
-    truncated to 16 hex digits.
-    """
-    canonical = "\x00".join(f"{k}\x01{v}" for k, v in sorted(labels.items()))
-    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
-
-
-class WebhookAlert(BaseModel):
-    """One alert of an Alertmanager webhook."""
-
-    model_config = ConfigDict(extra="allow")
-    status: Literal["firing", "resolved"]
-    labels: dict[str, str] = Field(
-        min_length=1,
-        # what the validator below enforces, said in the schema too
-        json_schema_extra={
-            "required": ["alertname"],
-            "properties": {"alertname": {"type": "string", "minLength": 1, "maxLength": 2000}},
-            "propertyNames": {"maxLength": 200},
-            "additionalProperties": {"type": "string", "maxLength": 2000},
-        },
-    )
-    annotations: dict[str, str] = Field(default_factory=dict)
-    startsAt: Timestamp  # noqa: N815 (Alertmanager's field name)
-    endsAt: Timestamp | None = None  # noqa: N815
-    generatorURL: str = Field(default="", max_length=2000)  # noqa: N815
-    fingerprint: str = Field(default="", max_length=64)
-
-    @field_validator("labels")
-    @classmethod
-    def _alertname(cls, labels: dict[str, str]) -> dict[str, str]:
-        if not labels.get("alertname"):
-            raise ValueError("an alert needs an 'alertname' label")
-        if any(len(k) > 200 or len(v) > 2000 for k, v in labels.items()):
-            raise ValueError("label names are at most 200 and values 2000 characters")
-        return labels
-
-    @field_validator("startsAt", "endsAt")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("timestamps need a timezone (RFC 3339, e.g. 2026-12-05T10:00:00Z)")
-        return value
-
-    def identity(self) -> str:
-        """The sender's fingerprint, or one computed from the labels."""
-        return self.fingerprint or fingerprint_of(self.labels)
-
-
-class AlertmanagerWebhook(BaseModel):
-    """The body Alertmanager POSTs to a webhook receiver (version 4)."""
-
-    model_config = ConfigDict(extra="allow")
-    version: Literal["4"]
-    groupKey: str = Field(max_length=4000)  # noqa: N815
-    status: Literal["firing", "resolved"]
-    receiver: str = Field(max_length=200)
-    alerts: list[WebhookAlert] = Field(min_length=1, max_length=5000)
-    groupLabels: dict[str, str] = Field(default_factory=dict)  # noqa: N815
-    commonLabels: dict[str, str] = Field(default_factory=dict)  # noqa: N815
-    externalURL: str = Field(default="", max_length=2000)  # noqa: N815
 
 
 class IngestResult(BaseModel):

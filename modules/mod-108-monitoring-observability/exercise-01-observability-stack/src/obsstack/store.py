@@ -45,9 +45,10 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 from prometheus_client import Counter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from aiinfra_shared.alertmanager import AlertmanagerWebhook
 from aiinfra_shared.apidocs import document_framework_errors
 from aiinfra_shared.httpapi import safe_validation_errors
 from aiinfra_shared.metrics import instrument_app, new_registry
@@ -201,12 +202,12 @@ class Store:
                 receiver,
                 payload.groupKey,
                 alert.status,
-                alert.labels.get("alertname", ""),
-                alert.fingerprint,
+                alert.labels["alertname"],
+                alert.identity(),
                 json.dumps(alert.labels, sort_keys=True),
                 json.dumps(alert.annotations),
-                alert.startsAt,
-                alert.endsAt,
+                alert.startsAt.isoformat(),
+                alert.endsAt.isoformat() if alert.endsAt else "",
             )
             for alert in payload.alerts
         ]
@@ -291,29 +292,6 @@ class Store:
         for table in ("spans", "logs", "notifications"):
             out[table] = self._rows(f"SELECT count(*) AS n FROM {table}", ())[0]["n"]  # noqa: S608
         return out
-
-
-class WebhookAlert(BaseModel):
-    """One alert in an Alertmanager webhook payload."""
-
-    model_config = ConfigDict(extra="allow")
-    status: Literal["firing", "resolved"]
-    labels: dict[str, str] = Field(min_length=1)
-    annotations: dict[str, str] = Field(default_factory=dict)
-    startsAt: str = Field(min_length=1, max_length=64)  # noqa: N815 (Alertmanager's name)
-    endsAt: str = Field(default="0001-01-01T00:00:00Z", max_length=64)  # noqa: N815
-    fingerprint: str = Field(default="", max_length=64)
-
-
-class AlertmanagerWebhook(BaseModel):
-    """The body Alertmanager POSTs to a webhook receiver (format version 4)."""
-
-    model_config = ConfigDict(extra="allow")
-    version: Literal["4"]
-    groupKey: str = Field(max_length=2000)  # noqa: N815
-    status: Literal["firing", "resolved"]
-    receiver: str = Field(max_length=200)
-    alerts: list[WebhookAlert] = Field(min_length=1, max_length=10_000)
 
 
 class Accepted(BaseModel):
