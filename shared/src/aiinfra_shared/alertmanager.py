@@ -12,7 +12,7 @@ import hashlib
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 
 def _rfc3339_only(value: Any) -> Any:
@@ -89,3 +89,56 @@ class AlertmanagerWebhook(BaseModel):
     groupLabels: dict[str, str] = Field(default_factory=dict)  # noqa: N815
     commonLabels: dict[str, str] = Field(default_factory=dict)  # noqa: N815
     externalURL: str = Field(default="", max_length=2000)  # noqa: N815
+
+
+class WebhookEnvelope(BaseModel):
+    """The webhook checked in two stages, so one bad alert never costs the good ones.
+
+    The envelope (version, group key, the list itself) is checked as a whole; each alert on
+    its own (:meth:`split`). A receiver stores the valid alerts and answers 422 naming the
+    invalid ones: Alertmanager does not retry a 4xx, so refusing the whole payload for one bad
+    alert would lose the rest. The OpenAPI schema still describes every alert in full.
+    """
+
+    model_config = ConfigDict(extra="allow")
+    version: Literal["4"]
+    groupKey: str = Field(max_length=4000)  # noqa: N815
+    status: Literal["firing", "resolved"]
+    receiver: str = Field(max_length=200)
+    alerts: list[Any] = Field(
+        min_length=1, max_length=5000, json_schema_extra={"items": WebhookAlert.model_json_schema()}
+    )
+    groupLabels: dict[str, str] = Field(default_factory=dict)  # noqa: N815
+    commonLabels: dict[str, str] = Field(default_factory=dict)  # noqa: N815
+    externalURL: str = Field(default="", max_length=2000)  # noqa: N815
+
+    def split(self) -> tuple[AlertmanagerWebhook | None, list[dict[str, Any]]]:
+        """The webhook of the valid alerts (None if there is none) and the errors of the rest,
+        in FastAPI's 422 shape (``loc`` starts with ``body, alerts, index``)."""
+        valid: list[WebhookAlert] = []
+        errors: list[dict[str, Any]] = []
+        for index, raw in enumerate(self.alerts):
+            try:
+                valid.append(WebhookAlert.model_validate(raw))
+            except ValidationError as exc:
+                errors += [
+                    {
+                        "loc": ["body", "alerts", index, *e["loc"]],
+                        "msg": e["msg"],
+                        "type": e["type"],
+                    }
+                    for e in exc.errors()
+                ]
+        if not valid:
+            return None, errors
+        webhook = AlertmanagerWebhook(
+            version=self.version,
+            groupKey=self.groupKey,
+            status=self.status,
+            receiver=self.receiver,
+            alerts=valid,
+            groupLabels=self.groupLabels,
+            commonLabels=self.commonLabels,
+            externalURL=self.externalURL,
+        )
+        return webhook, errors

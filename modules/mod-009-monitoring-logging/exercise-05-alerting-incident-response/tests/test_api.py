@@ -75,15 +75,11 @@ def test_webhook_to_incident_to_postmortem(client: TestClient, webhook: Any, ale
     [
         lambda b: b.update(version="3"),
         lambda b: b.update(alerts=[]),
-        lambda b: b["alerts"][0]["labels"].pop("alertname"),
-        lambda b: b["alerts"][0].update(startsAt="2026-12-07T10:00:00"),  # no time zone
-        lambda b: b["alerts"][0].update(startsAt="yesterday"),
-        lambda b: b["alerts"][0].update(status="exploded"),
-        lambda b: b["alerts"][0].update(labels={"alertname": 5}),
         lambda b: b.pop("groupKey"),
+        lambda b: b.update(alerts="many"),
     ],
 )
-def test_malformed_webhooks_get_422_and_change_nothing(
+def test_malformed_envelopes_get_422_and_change_nothing(
     client: TestClient, webhook: Any, alert: Any, mutate: Callable[[dict[str, Any]], None]
 ) -> None:
     good = webhook(alert("A", "model-server"))
@@ -95,6 +91,38 @@ def test_malformed_webhooks_get_422_and_change_nothing(
     assert response.status_code == 422
     assert response.json()["detail"]
     assert client.get("/incidents").json() == before
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        lambda a: a["labels"].pop("alertname"),
+        lambda a: a.update(startsAt="2026-12-07T10:00:00"),  # no time zone
+        lambda a: a.update(startsAt="yesterday"),
+        lambda a: a.update(startsAt=1733392800),  # a number is not an RFC 3339 time
+        lambda a: a.update(status="exploded"),
+        lambda a: a.update(labels={"alertname": 5}),
+    ],
+)
+def test_a_bad_alert_is_refused_by_name_and_the_good_ones_are_kept(
+    client: TestClient, webhook: Any, alert: Any, bad: Callable[[dict[str, Any]], None]
+) -> None:
+    broken = alert("B", "model-server")
+    bad(broken)
+    response = client.post(
+        "/webhooks/alertmanager",
+        json=webhook(alert("A", "model-server"), broken, alert("C", "billing")),
+    )
+    assert response.status_code == 422
+    body = response.json()
+    assert {tuple(e["loc"][:3]) for e in body["detail"]} == {("body", "alerts", 1)}
+    assert body["accepted"]["new_alerts"] == 2
+    stored = {
+        a["alertname"]
+        for i in client.get("/incidents").json()
+        for a in client.get(f"/incidents/{i['id']}").json()["alerts"]
+    }
+    assert stored == {"A", "C"}
 
 
 def test_unknown_incidents_and_bodies(client: TestClient) -> None:

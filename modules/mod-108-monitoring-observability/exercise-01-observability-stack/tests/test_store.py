@@ -234,6 +234,16 @@ def test_malformed_webhooks_get_422_and_store_nothing(
     assert client.get("/api/notifications").json() == []
 
 
+def test_one_bad_alert_does_not_cost_the_good_ones(client: TestClient) -> None:
+    body = webhook()
+    body["alerts"].append({"status": "firing", "labels": {"severity": "page"}, "startsAt": "x"})
+    response = client.post("/webhooks/pager", json=body)
+    assert response.status_code == 422
+    assert response.json()["accepted"] == 1
+    assert {tuple(e["loc"][:3]) for e in response.json()["detail"]} == {("body", "alerts", 1)}
+    assert [n["alertname"] for n in client.get("/api/notifications").json()] == ["X"]
+
+
 def test_an_unknown_receiver_is_refused(client: TestClient) -> None:
     assert client.post("/webhooks/nobody", json=webhook()).status_code == 422
 

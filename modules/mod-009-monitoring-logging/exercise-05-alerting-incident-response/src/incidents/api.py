@@ -8,17 +8,18 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, HTTPException, Path, Query
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import Counter, Gauge
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from aiinfra_shared.alertmanager import WebhookEnvelope
 from aiinfra_shared.apidocs import document_framework_errors
 from aiinfra_shared.httpapi import safe_validation_errors
 from aiinfra_shared.metrics import instrument_app, new_registry
 from incidents import analytics, postmortem
 from incidents.engine import Engine, NotFoundError, TransitionError
-from incidents.models import ActionItem, AlertmanagerWebhook, IngestResult, Note, State, Transition
+from incidents.models import ActionItem, IngestResult, Note, State, Transition
 from incidents.notify import Dispatcher, Worker
 from incidents.oncall import OncallConfigError, shifts
 from incidents.runbooks import Runbook, Runner
@@ -87,14 +88,31 @@ def create_app(
         lifespan=lifespan,
     )
 
-    @app.post("/webhooks/alertmanager")
-    async def alertmanager(payload: AlertmanagerWebhook) -> IngestResult:
+    @app.post(
+        "/webhooks/alertmanager",
+        response_model=IngestResult,
+        responses={
+            422: {
+                "description": "The envelope is invalid (nothing stored), or some "
+                "alerts are: the valid ones are stored (`accepted`), the others listed "
+                "in `detail`."
+            }
+        },
+    )
+    async def alertmanager(envelope: WebhookEnvelope) -> Any:
         """Alertmanager's webhook receiver: dedup, correlate, open or update incidents."""
-        result = await run_in_threadpool(engine.ingest, payload)
-        ingested.labels("new").inc(result.new_alerts)
-        ingested.labels("duplicate").inc(result.duplicates)
-        ingested.labels("resolved").inc(result.resolved)
-        ingested.labels("unknown_resolved").inc(result.unknown_resolved)
+        payload, errors = envelope.split()
+        result = None
+        if payload is not None:
+            result = await run_in_threadpool(engine.ingest, payload)
+            ingested.labels("new").inc(result.new_alerts)
+            ingested.labels("duplicate").inc(result.duplicates)
+            ingested.labels("resolved").inc(result.resolved)
+            ingested.labels("unknown_resolved").inc(result.unknown_resolved)
+        if errors:
+            ingested.labels("invalid").inc(len({e["loc"][2] for e in errors}))
+            accepted = result.model_dump() if result else None
+            return JSONResponse(status_code=422, content={"detail": errors, "accepted": accepted})
         return result
 
     @app.get("/incidents")

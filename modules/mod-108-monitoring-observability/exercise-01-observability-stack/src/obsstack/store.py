@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import FastAPI, HTTPException, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from google.protobuf.json_format import MessageToDict, ParseDict, ParseError
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
@@ -48,7 +48,7 @@ from prometheus_client import Counter
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from aiinfra_shared.alertmanager import AlertmanagerWebhook
+from aiinfra_shared.alertmanager import AlertmanagerWebhook, WebhookEnvelope
 from aiinfra_shared.apidocs import document_framework_errors
 from aiinfra_shared.httpapi import safe_validation_errors
 from aiinfra_shared.metrics import instrument_app, new_registry
@@ -402,15 +402,29 @@ def create_app(db_path: Path | str) -> FastAPI:
         await read_export(request, ExportMetricsServiceRequest(), "metrics")
         return answer(ExportMetricsServiceResponse(), request)
 
-    @app.post("/webhooks/{receiver}")
+    @app.post(
+        "/webhooks/{receiver}",
+        response_model=Accepted,
+        responses={
+            422: {
+                "description": "The envelope is invalid (nothing stored), or some "
+                "alerts are: the valid ones are stored (`accepted`), the others listed "
+                "in `detail`."
+            }
+        },
+    )
     def webhook(
         receiver: Literal["default", "pager", "ml-team", "platform"],
-        payload: AlertmanagerWebhook,
-    ) -> Accepted:
-        """Alertmanager webhook: every alert in the payload is recorded for that receiver."""
+        envelope: WebhookEnvelope,
+    ) -> Any:
+        """Alertmanager webhook: every valid alert in the payload is recorded for that receiver."""
         assert receiver in RECEIVERS
-        count = store.add_notification(receiver, payload)
+        payload, errors = envelope.split()
+        count = store.add_notification(receiver, payload) if payload is not None else 0
         received.labels("alerts").inc(count)
+        if errors:
+            rejected.labels("alerts").inc(len({e["loc"][2] for e in errors}))
+            return JSONResponse(status_code=422, content={"detail": errors, "accepted": count})
         return Accepted(accepted=count)
 
     @app.get("/api/logs", responses={400: {"description": "The query does not parse."}})
