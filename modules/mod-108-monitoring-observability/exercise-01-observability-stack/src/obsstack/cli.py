@@ -327,7 +327,7 @@ def rules(
     from obsstack import rules as rule_defs
 
     path = rule_defs.write(out, scale)
-    console.print(f"wrote {path} ({len(rule_defs.build(scale)['groups'][1]['rules'])} alerts)")
+    console.print(f"wrote {path} ({len(rule_defs.alert_names(scale))} alerts)")
 
 
 @app.command()
