@@ -80,9 +80,10 @@ def test_a_scale_that_breaks_windows_is_refused(scale: int) -> None:
 
 def test_slo_alerts_share_the_group_of_the_recordings_they_read() -> None:
     # groups run independently: an alert in another group may read a stale recording
-    for group in rules.build()["groups"]:
+    groups = rules.build()["groups"]
+    for group in groups:
         recorded = {r["record"] for r in group["rules"] if "record" in r}
-        for other in rules.build()["groups"]:
+        for other in groups:
             if other is group:
                 continue
             for rule in other["rules"]:
