@@ -17,11 +17,10 @@ from typing import Annotated, Any
 
 import numpy as np
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from aiinfra_shared.apidocs import document_framework_errors
+from aiinfra_shared.httpapi import safe_validation_errors
 from aiinfra_shared.jsontypes import JsonBool, JsonFloat, NumberOnly
 from aiinfra_shared.metrics import instrument_app, new_registry, observe_time
 from modelmon.config import ModelmonSettings
@@ -97,14 +96,12 @@ def create_app(
     app.state.stats = stats
     app.state.model = model
 
-    @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    def count_invalid(request: Request) -> None:
         if request.url.path == "/predict":
             metrics.errors.labels("validation").inc()
-        # FastAPI's shape (loc, msg, type), without echoing the input: a NaN cannot be sent
-        # back as JSON.
-        detail = [{"loc": e["loc"], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
-        return JSONResponse(status_code=422, content={"detail": detail})
+
+    # FastAPI's 422 shape without echoing the input (a NaN cannot be sent back as JSON)
+    safe_validation_errors(app, count_invalid)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, Any]:
