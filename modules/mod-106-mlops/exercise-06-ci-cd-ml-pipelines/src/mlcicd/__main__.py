@@ -1,0 +1,5 @@
+"""``python -m mlcicd``: the same as the ``mlcicd`` command."""
+
+from mlcicd.cli import main
+
+main()
