@@ -118,6 +118,15 @@ def test_without_a_model_the_server_says_so(tmp_path: Path) -> None:
 
 
 @pytest.mark.integration
+def test_a_pinned_version_that_fails_to_load_is_503_with_the_reason(trained: Any) -> None:
+    with TestClient(create_app(_pinned(trained, trained.corrupt_version))) as c:
+        health = c.get("/health")
+        assert health.status_code == 503
+        assert "failed to load" in health.json()["reason"]
+        assert c.post("/predict", json={"rows": [ROW]}).status_code == 503
+
+
+@pytest.mark.integration
 def test_concurrent_predictions_while_reloading_never_fail(
     trained: Any, asgi_server: Callable[..., Any]
 ) -> None:

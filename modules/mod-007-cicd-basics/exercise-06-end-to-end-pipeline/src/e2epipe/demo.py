@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -16,7 +17,7 @@ from e2epipe.data import generate, write
 from e2epipe.errors import E2epipeError
 from e2epipe.report import print_run, run_with_progress
 
-CUSTOMERS = [
+CUSTOMERS: list[dict[str, Any]] = [
     {"tenure_months": 2, "monthly_charges": 95.0, "total_charges": 190.0,
      "contract": "month-to-month", "payment_method": "electronic-check", "support_calls": 5,
      "age": 29},

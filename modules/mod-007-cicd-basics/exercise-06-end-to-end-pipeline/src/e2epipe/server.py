@@ -16,7 +16,7 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 from fastapi import FastAPI, HTTPException, Request, status
@@ -168,8 +168,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         return loaded
 
-    unparsable = {400: {"model": Problem, "description": "The body is not JSON (or not UTF-8)"}}
-    no_model = {**unparsable, 503: {"model": Problem, "description": "No model is loaded"}}
+    unparsable: dict[int | str, dict[str, Any]] = {
+        400: {"model": Problem, "description": "The body is not JSON (or not UTF-8)"}
+    }
+    no_model: dict[int | str, dict[str, Any]] = {
+        **unparsable,
+        503: {"model": Problem, "description": "No model is loaded"},
+    }
 
     @app.get(
         "/health",
