@@ -133,3 +133,52 @@ def test_the_router_retries_a_dead_canary_on_stable(
         assert httpx.post(f"{url}/predict", json={"rows": []}).status_code == 422
     finally:
         router.stop()
+
+
+@pytest.mark.integration
+def test_sigterm_mid_rollout_stops_every_server_and_changes_nothing(
+    production: Settings, fitted: Any
+) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    current = registry.alias_version(production, registry.PRODUCTION)
+    candidate = registry.register_model(production, fitted.model, metrics={}, tags={})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mlcicd", "deploy", "--registry", str(production.registry),
+         "--version", candidate, "--clients", "4", "--steps", "1,2,100"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        servers: list[str] = []
+        deadline = time.monotonic() + 60
+        while len(servers) < 2:  # production and candidate are up: the rollout is under way
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "the servers did not start"
+            time.sleep(0.3)
+            servers = _servers(production)
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 143, err
+    assert "Traceback" not in err
+    assert _servers(production) == [], "every model server was stopped"
+    assert registry.alias_version(production, registry.PRODUCTION) == current
+
+
+def _servers(settings: Settings) -> list[str]:
+    """PIDs of `mlcicd serve` processes on this registry (read from /proc)."""
+    wanted = ["serve", "--registry", str(settings.registry.resolve())]
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if "mlcicd" in argv and all(w in argv for w in wanted):
+            found.append(cmdline.parent.name)
+    return found
