@@ -7,7 +7,9 @@ One real uvicorn server (subprocess, free loopback port) with the benchmark rout
 ``POST /v1/predict`` and answers a constant, so their ratio is what the prediction itself costs
 (the model call, the answer, the metrics). Each (route, client, concurrency) cell is run
 ``--repeat`` times, routes alternating, and the median run is reported: shared 2-core machines
-are noisy, and a ratio measured inside one alternating run is what can be compared.
+are noisy, and a ratio measured inside one alternating run is what can be compared. For
+predict, the rows per model call (requests batched together on the event loop, read from the
+server's ``mlapi_model_batch_rows`` histogram) are shown as well.
 
 Two clients: ``raw`` (HTTP/1.1 keep-alive over asyncio streams, almost no CPU per request:
 it measures the server) and ``httpx`` (what most Python callers use; at concurrency 16 its own
@@ -48,6 +50,18 @@ def bare_model(predictor: model_lib.Predictor, rows: np.ndarray, n: int) -> list
     return samples
 
 
+def model_calls(url: str) -> tuple[float, float]:
+    """(model calls, rows) so far, from the server's ``mlapi_model_batch_rows`` histogram."""
+    import httpx
+
+    found = {"count": 0.0, "sum": 0.0}
+    for line in httpx.get(f"{url}/metrics", timeout=10).text.splitlines():
+        for key in found:
+            if line.startswith(f"mlapi_model_batch_rows_{key} "):
+                found[key] = float(line.split()[1])
+    return found["count"], found["sum"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000, help="requests per run")
@@ -72,8 +86,10 @@ def main() -> None:
             for client_name, client in CLIENTS.items():
                 for concurrency in (1, 16):
                     runs: dict[str, list[LoadResult]] = {name: [] for name in ROUTES}
+                    calls = [0.0, 0.0]  # model calls, rows: the batches predict formed
                     for _ in range(args.repeat):
                         for name, path in ROUTES.items():  # alternating, run after run
+                            before = model_calls(server.url)
                             runs[name].append(
                                 client(
                                     f"{server.url}{path}",
@@ -82,6 +98,10 @@ def main() -> None:
                                     concurrency=concurrency,
                                 )
                             )
+                            after = model_calls(server.url)
+                            calls = [
+                                c + a - b for c, a, b in zip(calls, after, before, strict=True)
+                            ]
                     for name, results in runs.items():
                         median = sorted(results, key=lambda r: r.per_second)[len(results) // 2]
                         rows.append(
@@ -91,6 +111,7 @@ def main() -> None:
                                 "route": name,
                                 "per_second": median.per_second,
                                 "spread": [round(r.per_second) for r in results],
+                                "rows_per_call": calls[1] / calls[0] if calls[0] else None,
                                 **percentiles(median.samples),
                             }
                         )
@@ -101,12 +122,14 @@ def main() -> None:
         f"torch {torch.__version__}\n"
     )
     print(f"bare model call: p50 {bare['p50']:.3f} ms, p99 {bare['p99']:.3f} ms\n")
-    print("| client | concurrency | route | req/s | p50 ms | p99 ms | p99/p50 |")
-    print("|---|---:|---|---:|---:|---:|---:|")
+    print("| client | concurrency | route | req/s | p50 ms | p99 ms | p99/p50 | rows/model call |")
+    print("|---|---:|---|---:|---:|---:|---:|---:|")
     for r in rows:
+        per_call = r["rows_per_call"] if r["route"] == "predict" else None
         print(
             f"| {r['client']} | {r['concurrency']} | {r['route']} | {r['per_second']:,.0f} "
-            f"| {r['p50']:.2f} | {r['p99']:.2f} | {r['p99'] / r['p50']:.1f} |"  # type: ignore[operator]
+            f"| {r['p50']:.2f} | {r['p99']:.2f} | {r['p99'] / r['p50']:.1f} "  # type: ignore[operator]
+            f"| {f'{per_call:.2f}' if per_call else '-'} |"
         )
     print()
     for client_name in CLIENTS:

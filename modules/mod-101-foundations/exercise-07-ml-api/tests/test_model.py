@@ -21,7 +21,8 @@ def test_the_serving_function_equals_the_module(trained: model_lib.TrainedModel)
     rows = torch.rand(64, 4) * 8
     with torch.inference_mode():
         expected = torch.softmax(trained.net(rows), dim=1)
-        served = trained.net.probabilities_fn()(rows)
+    served = trained.net.probabilities_fn()(rows)  # as the server calls it: no context
+    assert not served.requires_grad, "serving must not record an autograd graph"
     assert torch.allclose(served, expected, atol=1e-6)
 
 

@@ -22,13 +22,21 @@ class ApiMetrics:
         # One child per class, looked up once: labels() costs a lock and a dict per call.
         self.per_class = [self.predictions.labels(label) for label in CLASSES]
         self.inference = latency_histogram(
-            "mlapi_model_inference_seconds", "Time in the model call per request.", registry
+            "mlapi_model_inference_seconds",
+            "Time per model call (one call serves a batch).",
+            registry,
         )
         self.batch_size = Histogram(
             "mlapi_batch_size_rows",
             "Rows per predict request.",
             registry=registry,
             buckets=(1, 2, 4, 8, 16, 32, 64, 128, MAX_BATCH),
+        )
+        self.model_batch = Histogram(
+            "mlapi_model_batch_rows",
+            "Rows per model call: the rows of every request batched into it.",
+            registry=registry,
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096),
         )
         self.model_loaded = Gauge(
             "mlapi_model_loaded", "1 when a model is loaded and served, else 0.", registry=registry
