@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -15,12 +16,23 @@ from typer.testing import CliRunner
 
 
 def _mlcicd(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return _mlcicd_all([args], cwd=cwd)[0]
+
+
+def _mlcicd_all(
+    invocations: list[tuple[str, ...]], cwd: Path | None = None
+) -> list[subprocess.CompletedProcess[str]]:
+    """Run independent ``mlcicd`` command lines at once (each one mostly waits on imports)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLCICD_")}
     env["COLUMNS"] = "200"
-    return subprocess.run(
-        [sys.executable, "-m", "mlcicd", *args], capture_output=True, text=True, check=False,
-        timeout=240, cwd=cwd, env=env,
-    )  # fmt: skip
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return list(pool.map(
+            lambda args: subprocess.run(
+                [sys.executable, "-m", "mlcicd", *args], capture_output=True, text=True,
+                check=False, timeout=240, cwd=cwd, env=env,
+            ),
+            invocations,
+        ))  # fmt: skip
 
 
 def _one_line_error(done: subprocess.CompletedProcess[str], code: int = 1) -> str:
@@ -68,14 +80,14 @@ def test_unreadable_data_is_one_line(tmp_path: Path, content: bytes, expected: s
 
 
 def test_missing_inputs_are_named(tmp_path: Path) -> None:
-    message = _one_line_error(_mlcicd("gate", "data", str(tmp_path / "none.csv")))
-    assert "no such data file" in message
-    message = _one_line_error(_mlcicd("gate", "model", "--project", str(tmp_path)))
-    assert "no model file" in message
-    message = _one_line_error(_mlcicd("stage", "evaluate", "--project", str(tmp_path)))
-    assert "no model file" in message
-    message = _one_line_error(_mlcicd("stage", "deploy"))
-    assert "unknown stage" in message
+    cases = {
+        ("gate", "data", str(tmp_path / "none.csv")): "no such data file",
+        ("gate", "model", "--project", str(tmp_path)): "no model file",
+        ("stage", "evaluate", "--project", str(tmp_path)): "no model file",
+        ("stage", "deploy"): "unknown stage",
+    }
+    for (args, expected), done in zip(cases.items(), _mlcicd_all(list(cases)), strict=True):
+        assert expected in _one_line_error(done), args
 
 
 def test_a_corrupt_model_file_is_one_line(tmp_path: Path) -> None:
@@ -94,20 +106,32 @@ def test_a_params_file_with_a_wrong_type_names_the_field(tmp_path: Path) -> None
 
 
 def test_registry_commands_on_an_unknown_version(production: Settings) -> None:
-    registry = str(production.registry)
-    for args in (("serve", "--version", "99"), ("deploy", "--version", "99")):
-        message = _one_line_error(_mlcicd(*args, "--registry", registry))
-        assert "no version 99" in message
-    message = _one_line_error(_mlcicd("deploy", "--registry", registry, "--steps", "50,20"))
-    assert "steps" in message
+    registry = ("--registry", str(production.registry))
+    cases = {
+        ("serve", "--version", "99", *registry): "no version 99",
+        ("deploy", "--version", "99", *registry): "no version 99",
+        ("deploy", "--steps", "50,20", *registry): "steps",
+    }
+    for (args, expected), done in zip(cases.items(), _mlcicd_all(list(cases)), strict=True):
+        assert expected in _one_line_error(done), args
+
+
+def test_reading_a_registry_that_is_not_there_does_not_create_one(tmp_path: Path) -> None:
+    missing = tmp_path / "typo"
+    commands = [("versions",), ("serve", "--alias", "production"), ("smoke",)]
+    for done in _mlcicd_all([(*args, "--registry", str(missing)) for args in commands]):
+        assert f"no registry at {missing}" in _one_line_error(done)
+    assert not missing.exists()
 
 
 def test_init_and_gates_on_a_project(project_dir: Path, tmp_path: Path) -> None:
-    done = _mlcicd("init", str(project_dir))
-    assert "not empty" in _one_line_error(done)
-    done = _mlcicd("gate", "model", "--project", str(project_dir), "--base", "no-such-rev")
-    assert "no-such-rev" in _one_line_error(done)
-    summary = tmp_path / "model.md"
+    occupied, bad_rev = _mlcicd_all([
+        ("init", str(project_dir)),
+        ("gate", "model", "--project", str(project_dir), "--base", "no-such-rev"),
+    ])  # fmt: skip
+    assert "not empty" in _one_line_error(occupied)
+    assert "no-such-rev" in _one_line_error(bad_rev)
+    summary = tmp_path / "model.md"  # one DVC command at a time in one project
     done = _mlcicd("gate", "model", "--project", str(project_dir), "--summary", str(summary))
     assert done.returncode == 0, done.stdout + done.stderr
     assert summary.read_text().startswith("### model gate: PASSED")

@@ -34,12 +34,21 @@ def _quiet() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def client(settings: Settings) -> Any:
-    """An MLflow client on the registry folder (created on first use)."""
-    _quiet()
+def client(settings: Settings, *, create: bool = False) -> Any:
+    """An MLflow client on the registry folder.
+
+    Only registering creates a registry: reading one that is not there is an error, not a
+    new empty registry in a mistyped folder.
+    """
+    if not create and not (settings.registry / "mlflow.db").is_file():
+        raise MlcicdError(
+            f"no registry at {settings.registry}: `mlcicd register` creates one "
+            "(or set MLCICD_REGISTRY / --registry)"
+        )
     import mlflow
     from mlflow import MlflowClient
 
+    _quiet()  # after the import: importing mlflow sets its own log levels
     settings.registry.mkdir(parents=True, exist_ok=True)
     mlflow.set_tracking_uri(settings.tracking_uri)
     mlflow.set_registry_uri(settings.tracking_uri)
@@ -64,7 +73,7 @@ def register_model(
     import mlflow
     import mlflow.sklearn
 
-    reg = client(settings)
+    reg = client(settings, create=True)
     with mlflow.start_run(run_name=tags.get("commit", "model")[:12]) as run:
         mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
         mlflow.set_tags(tags)
