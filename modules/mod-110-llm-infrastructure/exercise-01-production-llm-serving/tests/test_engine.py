@@ -150,6 +150,37 @@ def test_a_full_queue_refuses_with_retry_after(make) -> None:  # type: ignore[no
     assert "queue of 1" in str(error)
 
 
+def test_a_request_in_prefill_holds_its_row_for_the_queue_limit(make) -> None:  # type: ignore[no-untyped-def]
+    """The scheduler admits a request, then prefills it outside the lock: in that window the
+    request is neither waiting nor running, yet it holds the only batch row. A third request
+    must be refused then too (CI once saw it accepted, with the queue over its limit)."""
+    eng = make(max_batch_size=1, max_queue=1)
+    in_prefill, release = threading.Event(), threading.Event()
+    prefill = eng._prefill
+
+    def slow_prefill(seq):  # type: ignore[no-untyped-def]
+        in_prefill.set()
+        release.wait(30)
+        prefill(seq)
+
+    eng._prefill = slow_prefill
+
+    async def main() -> None:
+        ids = eng.encode_prompt("The scheduler")
+        first = eng.open(ids, LONG)
+        assert await asyncio.to_thread(in_prefill.wait, 30)  # admitted, held in prefill
+        second = eng.open(ids, LONG)  # the one queue slot
+        try:
+            with pytest.raises(QueueFullError):
+                eng.open(ids, LONG)
+        finally:
+            release.set()
+            await first.aclose()
+            await second.aclose()
+
+    asyncio.run(main())
+
+
 def test_cancelling_frees_the_row_for_the_next_request(make) -> None:  # type: ignore[no-untyped-def]
     recorder = Recorder()
     eng = make(max_batch_size=1, max_queue=4, observer=recorder)

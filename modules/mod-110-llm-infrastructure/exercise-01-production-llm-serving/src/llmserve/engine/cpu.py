@@ -150,6 +150,9 @@ class CPUEngine:
         self._wake = threading.Condition(self._lock)
         self._waiting: deque[_Seq] = deque()
         self._running: list[_Seq] = []
+        # Admitted by the scheduler but still in prefill (outside the lock): in neither
+        # _waiting nor _running, yet they hold batch rows.
+        self._prefilling: list[_Seq] = []
         self._by_id: dict[int, _Seq] = {}
         self._ids = itertools.count(1)
         self._batch = BatchCache()
@@ -196,8 +199,9 @@ class CPUEngine:
         if thread is not None:
             thread.join(timeout=30)
         with self._lock:
-            orphans = list(self._waiting) + self._running
+            orphans = list(self._waiting) + self._prefilling + self._running
             self._waiting.clear()
+            self._prefilling = []
             self._running = []
             self._batch = BatchCache()
             self._thread = None
@@ -301,7 +305,7 @@ class CPUEngine:
         """Running sequences that have not finished. A finished row leaves the batch at the end
         of the scheduler's step; its client may already have its last delta, so it no longer
         counts as running, nor as taking a row. (Call with the lock held.)"""
-        return [s for s in self._running if not s.finished]
+        return [s for s in (*self._prefilling, *self._running) if not s.finished]
 
     def _retry_after(self) -> int:
         """Seconds a refused client should wait: recent request time, per batch of queue."""
@@ -320,6 +324,7 @@ class CPUEngine:
                             return
                         cancelled = [s for s in self._running if s.cancelled]
                         admitted = self._admit()
+                        self._prefilling = list(admitted)
                         waiting = len(self._waiting)
                     for seq in cancelled:
                         self._finish(seq, "cancelled", "")
@@ -338,6 +343,7 @@ class CPUEngine:
                 # but not yet prefilled (in neither list).
                 orphans = list(self._by_id.values())
                 self._waiting.clear()
+                self._prefilling = []
                 self._running = []
                 self._batch = BatchCache()
                 self._thread = None
@@ -367,6 +373,7 @@ class CPUEngine:
         self._batch.add(out.past_key_values)
         with self._lock:
             self._running.append(seq)
+            self._prefilling.remove(seq)
         self._accept(seq, token)
 
     def _decode(self) -> None:
