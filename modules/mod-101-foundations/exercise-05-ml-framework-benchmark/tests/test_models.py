@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pytest
 from fwbench import data, models_jax, models_torch
 from fwbench.runners import make_runner
+
+HAS_TF = importlib.util.find_spec("tensorflow") is not None
+needs_tf = pytest.mark.skipif(
+    not HAS_TF, reason="TensorFlow not installed: pip install 'aiinfra-fwbench[tensorflow]'"
+)
 
 
 @pytest.mark.parametrize("model", models_torch.MODELS)
@@ -16,7 +23,21 @@ def test_parameter_counts_match_across_frameworks(model: str) -> None:
     assert torch_n == jax_n  # the layers are the same, so the counts are exact
 
 
-@pytest.mark.parametrize("framework", ["torch", "jax"])
+@needs_tf
+@pytest.mark.parametrize("model", models_torch.MODELS)
+def test_keras_parameter_counts_are_within_one_percent(model: str) -> None:
+    from fwbench import models_tf
+
+    torch_n = models_torch.param_count(models_torch.build(model))
+    keras_n = models_tf.param_count(models_tf.build(model))
+    assert abs(torch_n - keras_n) / torch_n <= 0.01
+    if model == "lstm":  # Keras's LSTM has one bias vector per gate, torch's two
+        assert torch_n - keras_n == 4 * models_torch.ARCH["lstm"]["hidden"]
+    else:
+        assert torch_n == keras_n
+
+
+@pytest.mark.parametrize("framework", ["torch", "jax", pytest.param("tensorflow", marks=needs_tf)])
 @pytest.mark.parametrize("model", models_torch.MODELS)
 def test_each_model_learns_the_synthetic_task(framework: str, model: str) -> None:
     runner = make_runner(framework, model)

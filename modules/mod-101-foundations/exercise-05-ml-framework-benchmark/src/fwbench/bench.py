@@ -8,8 +8,8 @@ message) or ``not-installed`` (with the reason): a pair that was not measured ha
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import importlib.metadata
+import importlib.util
 import json
 import os
 import platform
@@ -29,15 +29,31 @@ from fwbench.runners import FRAMEWORKS
 
 SCHEMA = "fwbench/1"
 #: Reported in every result even when not requested: the frameworks fwbench knows of but
-#: does not measure (with the reason).
-REPORTED_ONLY = ("tensorflow",)
+#: does not measure (with the reason). Empty: every known framework can be measured.
+REPORTED_ONLY: tuple[str, ...] = ()
 _IMPORTS = {
     "torch": ("torch",),
     "torch-compile": ("torch",),
     "jax": ("jax", "equinox", "optax"),
-    "tensorflow": ("tensorflow",),
+    "tensorflow": ("tensorflow", "keras"),
 }
-_DISTS = ("torch", "jax", "jaxlib", "equinox", "optax", "numpy", "tensorflow-cpu", "tensorflow")
+_VERSION_FROM = {
+    "torch": ("torch",),
+    "torch-compile": ("torch",),
+    "jax": ("jax",),
+    "tensorflow": ("tensorflow-cpu", "tensorflow"),
+}
+_DISTS = (
+    "torch",
+    "jax",
+    "jaxlib",
+    "equinox",
+    "optax",
+    "numpy",
+    "tensorflow-cpu",
+    "tensorflow",
+    "keras",
+)
 
 Progress = Callable[[str], None]
 
@@ -94,26 +110,33 @@ def parse_cpus(text: str | None, threads: int | None) -> tuple[list[int], int]:
     return cpus, threads
 
 
+def _installed_version(framework: str) -> str | None:
+    for dist in _VERSION_FROM[framework]:
+        try:
+            return importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return None
+
+
 def probe(framework: str) -> dict[str, Any]:
-    """Whether ``framework`` can be measured here: ``available``, ``version``, ``reason``."""
+    """Whether ``framework`` can be measured here: ``available``, ``version``, ``reason``.
+
+    The frameworks are looked up, not imported (TensorFlow takes seconds to import): a
+    framework that is installed but fails to import is reported by its worker as an error.
+    """
     info: dict[str, Any] = {"name": framework, "available": False, "version": None, "reason": None}
     for module in _IMPORTS[framework]:
         try:
-            imported = importlib.import_module(module)
-        except Exception as exc:  # ImportError, or a broken install failing at import
-            info["reason"] = (
-                f"not installed: {module} cannot be imported ({type(exc).__name__}: {exc})"
-            )
-            if framework == "jax":
-                info["reason"] += "; install the extra: pip install 'aiinfra-fwbench[jax]'"
-            if framework == "tensorflow":
-                info["reason"] += "; fwbench has no Keras models, it only reports TensorFlow"
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):  # ValueError: a module blocked in sys.modules
+            found = False
+        if not found:
+            info["reason"] = f"not installed: no module named {module!r}"
+            if framework in ("jax", "tensorflow"):
+                info["reason"] += f"; install the extra: pip install 'aiinfra-fwbench[{framework}]'"
             return info
-        if module == _IMPORTS[framework][0]:
-            info["version"] = getattr(imported, "__version__", None)
-    if framework == "tensorflow":
-        info["reason"] = "installed, but fwbench has no Keras models: not measured"
-        return info
+    info["version"] = _installed_version(framework)
     if framework == "torch-compile" and not (shutil.which("g++") or shutil.which("c++")):
         info["reason"] = "torch.compile (Inductor) needs a C++ compiler on CPU; none on PATH"
         return info
@@ -163,6 +186,8 @@ def run_worker(spec: dict[str, Any], timeout_s: float) -> dict[str, Any]:
         "OMP_NUM_THREADS": str(spec["threads"]),
         "MKL_NUM_THREADS": str(spec["threads"]),
         "JAX_PLATFORMS": "cuda" if spec["device"] == "cuda" else "cpu",
+        "TF_CPP_MIN_LOG_LEVEL": "2",  # TensorFlow's C++ INFO lines on stderr
+        "KERAS_BACKEND": "tensorflow",
     }
     if spec["threads"] == 1:  # XLA's CPU backend: no Eigen thread pool for one thread
         env["XLA_FLAGS"] = (

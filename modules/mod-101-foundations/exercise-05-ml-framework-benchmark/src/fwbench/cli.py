@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -52,6 +52,11 @@ def run(
     pinned, n_threads = bench.parse_cpus(cpus, threads)
     if device not in ("cpu", "cuda"):
         raise ConfigError(f"--device {device!r}: expected cpu or cuda")
+    if device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ConfigError("--device cuda: this machine has no CUDA device")
     profile = PROFILES["quick" if quick else "full"]
     folder = out or settings.out_dir
     with progress_bar() as bar:
@@ -104,20 +109,31 @@ def models() -> None:
     """Each model's parameter count in every installed framework (they must match)."""
     from fwbench import bench, models_torch
 
-    table = Table(title="parameters per framework")
+    table = Table(title="parameters per framework (they must agree within 1%)")
     table.add_column("model")
     table.add_column("torch", justify="right")
     table.add_column("jax", justify="right")
-    jax_ok = bench.probe("jax")
+    table.add_column("tensorflow", justify="right")
+    counters: dict[str, Any] = {}
+    if bench.probe("jax")["available"]:
+        from fwbench import models_jax
+
+        counters["jax"] = lambda m: models_jax.param_count(models_jax.build(m))
+    if bench.probe("tensorflow")["available"]:
+        from fwbench import models_tf
+
+        counters["tensorflow"] = lambda m: models_tf.param_count(models_tf.build(m))
     for name in MODELS:
         torch_n = models_torch.param_count(models_torch.build(name))
-        if jax_ok["available"]:
-            from fwbench import models_jax
-
-            jax_n = f"{models_jax.param_count(models_jax.build(name)):,}"
-        else:
-            jax_n = "not installed"
-        table.add_row(name, f"{torch_n:,}", jax_n)
+        cells = []
+        for fw in ("jax", "tensorflow"):
+            if fw not in counters:
+                cells.append("not installed")
+                continue
+            n = counters[fw](name)
+            gap = f" ({(n - torch_n) / torch_n:+.2%})" if n != torch_n else ""
+            cells.append(f"{n:,}{gap}")
+        table.add_row(name, f"{torch_n:,}", *cells)
     console.print(table)
 
 

@@ -7,6 +7,8 @@ in JAX, whose calls otherwise return before the work is done (asynchronous dispa
 
 * :class:`TorchRunner` ``compiled=False`` is PyTorch eager; ``compiled=True`` wraps the model in
   ``torch.compile`` (Inductor), which compiles on the first call of each new shape or mode.
+* :class:`TensorFlowRunner` runs the Keras model's step in one ``tf.function`` (a TensorFlow
+  graph, optimised by Grappler), traced ahead of time so the tracing is measured on its own.
 * :class:`JaxRunner` jits the whole step (forward, backward and the Optax update) with
   ``jax.jit`` on the model's arrays (``eqx.partition``), compiled ahead of time so the compile
   time is measured on its own.
@@ -20,7 +22,7 @@ from typing import Any, Protocol
 import numpy as np
 
 LEARNING_RATE = 1e-3
-FRAMEWORKS = ("torch", "torch-compile", "jax")
+FRAMEWORKS = ("torch", "torch-compile", "jax", "tensorflow")
 
 
 class Runner(Protocol):
@@ -187,6 +189,70 @@ class JaxRunner:
         return int(peak) if peak is not None else None
 
 
+class TensorFlowRunner:
+    """Keras 3 on TensorFlow, the training step in one ``tf.function``."""
+
+    framework = "tensorflow"
+
+    def __init__(self, model: str, *, device: str = "cpu", seed: int = 0):
+        import keras
+        import tensorflow as tf
+
+        from fwbench import models_tf
+
+        self.tf = tf
+        self.device = device
+        self.images = model == "cnn"
+        self.model = models_tf.build(model, seed)
+        self.optimizer = keras.optimizers.Adam(LEARNING_RATE)
+        loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        net, optimizer = self.model, self.optimizer
+
+        def step(x: Any, y: Any) -> Any:
+            with tf.GradientTape() as tape:
+                loss = loss_fn(y, net(x, training=True))
+            grads = tape.gradient(loss, net.trainable_weights)
+            optimizer.apply_gradients(zip(grads, net.trainable_weights, strict=True))
+            return loss
+
+        self._step = tf.function(step)
+        self._forward = tf.function(lambda x: net(x, training=False))
+
+    def param_count(self) -> int:
+        from fwbench.models_tf import param_count
+
+        return param_count(self.model)
+
+    def to_input(self, x: np.ndarray) -> Any:
+        if self.images:  # NCHW -> NHWC, once, outside any timing
+            x = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+        return self.tf.constant(x)
+
+    def to_labels(self, y: np.ndarray) -> Any:
+        return self.tf.constant(y)
+
+    def compile_train(self, x: Any, y: Any) -> float | None:
+        """Trace the step into a graph for this batch shape; the seconds it took."""
+        start = time.perf_counter()
+        self._step.get_concrete_function(x, y)
+        return time.perf_counter() - start
+
+    def train_step(self, x: Any, y: Any) -> float:
+        return float(self._step(x, y).numpy())  # .numpy() waits for the result
+
+    def logits(self, x: Any) -> np.ndarray:
+        out: np.ndarray = self._forward(x).numpy()
+        return out
+
+    def infer(self, x: Any) -> None:
+        self._forward(x).numpy()
+
+    def device_peak_bytes(self) -> int | None:
+        if self.device == "cpu":
+            return None
+        return int(self.tf.config.experimental.get_memory_info("GPU:0")["peak"])
+
+
 def make_runner(framework: str, model: str, *, device: str = "cpu", seed: int = 0) -> Runner:
     """The runner of ``framework`` (one of :data:`FRAMEWORKS`) for ``model``."""
     if framework == "torch":
@@ -197,4 +263,6 @@ def make_runner(framework: str, model: str, *, device: str = "cpu", seed: int = 
         if device == "cuda":
             device = "gpu"
         return JaxRunner(model, device=device, seed=seed)
+    if framework == "tensorflow":
+        return TensorFlowRunner(model, device=device, seed=seed)
     raise ValueError(f"unknown framework {framework!r}; choose from {', '.join(FRAMEWORKS)}")

@@ -40,6 +40,13 @@ def _versions(framework: str) -> dict[str, Any]:
         info["torch_interop_threads"] = torch.get_num_interop_threads()
         info["mkldnn"] = bool(torch.backends.mkldnn.is_available())  # type: ignore[no-untyped-call]
         info["cuda"] = torch.version.cuda
+    elif framework == "tensorflow":
+        import tensorflow as tf
+
+        info["tensorflow"] = tf.__version__
+        info["tf_intra_op_threads"] = tf.config.threading.get_intra_op_parallelism_threads()
+        info["tf_devices"] = [d.name for d in tf.config.list_logical_devices()]
+        info["tf_onednn"] = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default (on)")
     else:
         import jax
 
@@ -64,6 +71,14 @@ def measure_pair(spec: dict[str, Any]) -> dict[str, Any]:
 
         torch.set_num_threads(threads)
         torch.set_num_interop_threads(1)
+    if framework == "tensorflow":
+        # the parent set TF_CPP_MIN_LOG_LEVEL and KERAS_BACKEND in this process's environment
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+        if device == "cpu":
+            tf.config.set_visible_devices([], "GPU")
     from fwbench.runners import make_runner
 
     env = _versions(framework) | {"cpus": cpus, "threads": threads}
