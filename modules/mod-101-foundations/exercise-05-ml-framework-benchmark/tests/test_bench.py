@@ -146,8 +146,8 @@ def test_saved_results_load_back(measured: dict[str, Any], tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("content", "message"),
     [(None, "no such results file"), ("{oops", "not a readable JSON"),
-     ('{"schema": "other"}', "not an fwbench result"), ('{"schema": "fwbench/1"}', "has no"),
-     ("[1, 2]", "not an fwbench result")],
+     ('{"schema": "other"}', "schema 'fwbench/1' expected"), ('{"schema": "fwbench/1"}', "has no"),
+     ("[1, 2]", "schema 'fwbench/1' expected")],
 )  # fmt: skip
 def test_bad_results_files_are_refused(content: str | None, message: str, tmp_path: Path) -> None:
     path = tmp_path / "results.json"

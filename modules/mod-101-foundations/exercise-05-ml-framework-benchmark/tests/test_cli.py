@@ -59,7 +59,7 @@ def test_quick_run_then_report_again(tmp_path: Path) -> None:
         ),
         (["report", "/nonexistent/results.json"], "no such results file"),
         (["report", "EMPTY"], "not a readable JSON"),
-        (["report", "OTHER"], "not an fwbench result"),
+        (["report", "OTHER"], "schema 'fwbench/1' expected"),
     ],
 )
 def test_bad_input_is_one_line(

@@ -103,7 +103,7 @@ def test_report_files_from_a_saved_json(tmp_path: Path) -> None:
     encoded = base64.b64encode(paths["latency"].read_bytes()).decode()
     assert encoded in page
     assert "<td>136,874</td>" in page
-    assert "jax: not installed" in page
+    assert "<li><strong>jax</strong>: not installed" in page
 
 
 def test_a_result_with_nothing_measured_still_renders(tmp_path: Path) -> None:

@@ -81,8 +81,8 @@ def test_report_files_rebuild_from_saved_json(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [(None, "no such results file"), ("{", "not a readable JSON"),
-     ('{"schema": "x"}', "not a gpuperf"),
-     ('{"schema": "gpuperf/1"}', "has no"), ("[]", "not a gpuperf")],
+     ('{"schema": "x"}', "schema 'gpuperf/1' expected"),
+     ('{"schema": "gpuperf/1"}', "has no"), ("[]", "schema 'gpuperf/1' expected")],
 )  # fmt: skip
 def test_bad_results_files(content: str | None, message: str, tmp_path: Path) -> None:
     path = tmp_path / "results.json"

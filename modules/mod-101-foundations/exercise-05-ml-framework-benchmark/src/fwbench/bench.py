@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from aiinfra_shared import reports
 from fwbench import measure
 from fwbench.config import Profile
 from fwbench.errors import ConfigError, ReportError
@@ -288,17 +289,13 @@ def load(path: Path) -> dict[str, Any]:
     Raises:
         ReportError: missing, not JSON, or not an ``fwbench/1`` document.
     """
-    try:
-        doc = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ReportError(f"{path}: no such results file (run `fwbench run` first)") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ReportError(f"{path}: not a readable JSON file ({exc})") from None
-    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
-        raise ReportError(f"{path}: not an fwbench result (schema {SCHEMA!r} expected)")
-    for key in ("profile", "environment", "frameworks", "results"):
-        if key not in doc:
-            raise ReportError(f"{path}: the result has no {key!r}")
+    doc = reports.load_results(
+        path,
+        SCHEMA,
+        ("profile", "environment", "frameworks", "results"),
+        ReportError,
+        "fwbench run",
+    )
     if not isinstance(doc["results"], list):
         raise ReportError(f"{path}: 'results' is not a list")
     return doc

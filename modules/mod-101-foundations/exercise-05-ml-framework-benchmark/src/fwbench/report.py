@@ -7,12 +7,11 @@ time. Pairs that were not measured appear with their reason, never with a number
 
 from __future__ import annotations
 
-import base64
-import html
 import math
 from pathlib import Path
 from typing import Any
 
+from aiinfra_shared import reports
 from fwbench.stats import per_second, summarize
 
 
@@ -210,54 +209,9 @@ def charts(doc: dict[str, Any], folder: Path) -> list[Path]:
     return paths
 
 
-def _md_table_to_html(md: str) -> str:
-    """The Markdown report as simple HTML (headings, paragraphs, tables, lists)."""
-    out: list[str] = []
-    in_table = False
-    for line in md.splitlines():
-        if line.startswith("|"):
-            cells = [html.escape(c.strip()) for c in line.strip("|").split("|")]
-            if set("".join(cells)) <= set("-:"):
-                continue
-            tag = "th" if not in_table else "td"
-            if not in_table:
-                out.append("<table>")
-                in_table = True
-            out.append("<tr>" + "".join(f"<{tag}>{c}</{tag}>" for c in cells) + "</tr>")
-            continue
-        if in_table:
-            out.append("</table>")
-            in_table = False
-        if line.startswith("## "):
-            out.append(f"<h2>{html.escape(line[3:])}</h2>")
-        elif line.startswith("# "):
-            out.append(f"<h1>{html.escape(line[2:])}</h1>")
-        elif line.startswith("- "):
-            out.append(f"<li>{html.escape(line[2:]).replace('**', '')}</li>")
-        elif line.strip():
-            out.append(f"<p>{html.escape(line)}</p>")
-    if in_table:
-        out.append("</table>")
-    return "\n".join(out)
-
-
 def html_page(doc: dict[str, Any], images: list[Path]) -> str:
     """One self-contained HTML page: the tables and the charts inlined as PNG."""
-    figures = "\n".join(
-        f'<figure><img alt="{p.stem}" src="data:image/png;base64,'
-        f'{base64.b64encode(p.read_bytes()).decode()}"></figure>'
-        for p in images
-    )
-    style = (
-        "body{font-family:sans-serif;max-width:1100px;margin:2em auto}"
-        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;"
-        "text-align:right}img{max-width:100%}"
-    )
-    return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>fwbench</title>"
-        f"<style>{style}</style></head><body>\n{_md_table_to_html(markdown(doc))}\n"
-        f"<h2>Charts</h2>\n{figures}\n</body></html>\n"
-    )
+    return reports.html_page("fwbench", markdown(doc), images)
 
 
 def write_all(doc: dict[str, Any], folder: Path) -> dict[str, Path]:

@@ -6,13 +6,12 @@ rebuilds the same report from a saved ``results.json``.
 
 from __future__ import annotations
 
-import base64
-import html
 import json
 import statistics
 from pathlib import Path
 from typing import Any
 
+from aiinfra_shared import reports
 from gpuperf.errors import ReportError
 
 SCHEMA = "gpuperf/1"
@@ -133,45 +132,7 @@ def charts(doc: dict[str, Any], folder: Path) -> list[Path]:
 
 def html_page(doc: dict[str, Any], images: list[Path]) -> str:
     """One self-contained HTML page: the table and the charts inlined."""
-    body = []
-    in_table = False
-    for line in markdown(doc).splitlines():
-        if line.startswith("|"):
-            cells = [c.strip() for c in line.strip("|").split("|")]
-            if set("".join(cells)) <= set("-:"):
-                continue
-            tag = "td" if in_table else "th"
-            if not in_table:
-                body.append("<table>")
-                in_table = True
-            body.append(
-                "<tr>" + "".join(f"<{tag}>{html.escape(c)}</{tag}>" for c in cells) + "</tr>"
-            )
-            continue
-        if in_table:
-            body.append("</table>")
-            in_table = False
-        if line.startswith("## "):
-            body.append(f"<h2>{html.escape(line[3:])}</h2>")
-        elif line.startswith("# "):
-            body.append(f"<h1>{html.escape(line[2:])}</h1>")
-        elif line.strip():
-            body.append(f"<p>{html.escape(line)}</p>")
-    if in_table:
-        body.append("</table>")
-    figures = "".join(
-        f'<figure><img alt="{p.stem}" src="data:image/png;base64,'
-        f'{base64.b64encode(p.read_bytes()).decode()}"></figure>'
-        for p in images
-    )
-    style = (
-        "body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:"
-        "collapse}td,th{border:1px solid #ccc;padding:3px 8px}img{max-width:100%}"
-    )
-    return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>gpuperf</title><style>{style}"
-        f"</style></head><body>{''.join(body)}<h2>Charts</h2>{figures}</body></html>\n"
-    )
+    return reports.html_page("gpuperf", markdown(doc), images)
 
 
 def write_all(doc: dict[str, Any], folder: Path) -> dict[str, Path]:
@@ -194,15 +155,6 @@ def load(path: Path) -> dict[str, Any]:
     Raises:
         ReportError: missing, not JSON, or not a gpuperf result.
     """
-    try:
-        doc = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ReportError(f"{path}: no such results file (run `gpuperf optimize` first)") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ReportError(f"{path}: not a readable JSON file ({exc})") from None
-    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
-        raise ReportError(f"{path}: not a gpuperf result (schema {SCHEMA!r} expected)")
-    for key in ("baseline", "results", "device", "steps"):
-        if key not in doc:
-            raise ReportError(f"{path}: the result has no {key!r}")
-    return doc
+    return reports.load_results(
+        path, SCHEMA, ("baseline", "results", "device", "steps"), ReportError, "gpuperf optimize"
+    )
