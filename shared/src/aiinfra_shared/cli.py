@@ -126,7 +126,7 @@ def run(
         raise AiinfraError(f"{venv} has no python: run without --no-sync")
     # "--": the demo's own options (--workdir ...) must reach it, not demo-here's parser.
     command = [str(python), "-m", "aiinfra_shared.cli", "demo-here", member.id, "--", *(args or [])]
-    code = subprocess.call(command, env=envs.environment(root, venv))
+    code = envs.call(command, env=envs.environment(root, venv))
     progress.record(root, member.id, "demo", code == 0, "" if code == 0 else f"exit {code}")
     raise typer.Exit(code)
 
@@ -199,7 +199,7 @@ def demo_here(
             env.update(service.env)
         command = [*member.demo, *(args or [])]
         console.print(f"[bold]$ {' '.join(command)}[/]")
-        code = subprocess.call(command, env=env, cwd=root)
+        code = envs.call(command, env=env, cwd=root)
     raise typer.Exit(code)
 
 
@@ -215,7 +215,7 @@ def run_tests(
     if pytest_args:
         command += ["--", *pytest_args]
     started = time.monotonic()
-    code = subprocess.call(command, cwd=root)
+    code = envs.call(command, cwd=root)
     # Only a whole-suite run counts as the exercise passing (a `-k` subset does not).
     if not pytest_args:
         detail = f"{time.monotonic() - started:.0f} s" if code == 0 else f"exit {code}"
@@ -498,27 +498,28 @@ def service(
     python = envs.bin_dir(venv) / "python"
     command = [str(python), "-m", "aiinfra_shared.cli", "service-here", name]
     command += ["--port", str(port)] if port else []
-    raise typer.Exit(subprocess.call(command, env=envs.environment(root, venv)))
+    raise typer.Exit(envs.call(command, env=envs.environment(root, venv)))
 
 
 @app.command("service-here", hidden=True)
 def service_here(name: str, port: int | None = None) -> None:
     """(Runs inside .venvs/shared.) Start the service and wait for Ctrl+C or SIGTERM."""
     configure(level="INFO")
+    stop = False
+
+    def _stop(*_: object) -> None:
+        nonlocal stop
+        stop = True
+
+    # Explicit handlers, set before the service starts: a SIGTERM while it is starting must
+    # still stop it (the service runs in its own process group and would outlive us), and a
+    # process started in the background of a script inherits an ignored SIGINT.
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
     with start(name, **({"port": port} if port else {})) as svc:
         console.print(f"[green]{name}[/] at [bold]{svc.url}[/] (pid {svc.pid}); Ctrl+C stops it.")
         for key, value in svc.env.items():
             console.print(f"export {key}={value}")
-        stop = False
-
-        def _stop(*_: object) -> None:
-            nonlocal stop
-            stop = True
-
-        # Explicit handlers: a process started in the background of a script inherits an
-        # ignored SIGINT, and Ctrl+C must stop the service all the same.
-        signal.signal(signal.SIGTERM, _stop)
-        signal.signal(signal.SIGINT, _stop)
         while not stop and svc.process.poll() is None:
             time.sleep(0.2)
         if svc.process.poll() is not None:

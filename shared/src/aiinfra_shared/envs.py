@@ -14,13 +14,16 @@ starts in well under a second when nothing changed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from aiinfra_shared import workspace
 from aiinfra_shared.errors import AiinfraError
@@ -161,6 +164,34 @@ def resolve(command: str, venv: Path, env: Mapping[str, str]) -> str:
     return found
 
 
+#: Seconds a child is given to stop what it started after a SIGTERM, before SIGKILL.
+CHILD_GRACE_S = 30.0
+
+
+def call(command: Sequence[str], **popen: Any) -> int:
+    """Run ``command`` and return its exit code, like ``subprocess.call``, but stop it gently.
+
+    ``subprocess.call`` answers any exception in the wait (a SIGTERM turned into an
+    exception, Ctrl+C) by SIGKILLing the child at once. A child that started services in
+    their own process groups (a demo, ``aiinfra service``) then dies before it can stop
+    them, and they outlive everything. Here the child gets SIGTERM and up to
+    :data:`CHILD_GRACE_S` seconds to clean up; SIGKILL only after that.
+    """
+    child = subprocess.Popen(list(command), **popen)
+    try:
+        return child.wait()
+    except BaseException:
+        if child.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                child.send_signal(signal.SIGTERM)
+            try:
+                child.wait(timeout=CHILD_GRACE_S)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        raise
+
+
 def run_in(
     root: Path,
     member: workspace.Member,
@@ -182,4 +213,4 @@ def run_in(
     venv = sync(root, member, extras)
     process_env = environment(root, venv, env)
     executable = resolve(argv[0], venv, process_env)
-    return subprocess.call([executable, *argv[1:]], cwd=cwd or member.path, env=process_env)
+    return call([executable, *argv[1:]], cwd=cwd or member.path, env=process_env)
