@@ -63,6 +63,7 @@ def test_find_batch_prints_the_largest_fit() -> None:
         (["find-batch", "--budget-mb", "0.0001"], "not even a batch of 1"),
         (["find-batch", "--budget-mb", "nan"], "must be a finite number"),
         (["find-batch", "--budget-mb", "-5"], "must be positive"),
+        (["find-batch", "--budget-mb", "1e12"], "more than this machine's"),
         (["report", "/nonexistent/results.json"], "no such results file"),
     ],
 )

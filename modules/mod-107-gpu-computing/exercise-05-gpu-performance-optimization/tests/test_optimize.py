@@ -115,8 +115,15 @@ def test_find_batch_returns_the_largest_fit(small: RunConfig) -> None:
     assert [p["batch"] for p in probes[:3]] == [1, 2, 4]
 
 
+def test_find_batch_stops_at_its_limit(small: RunConfig) -> None:
+    best, probes = opt.find_batch(small, 1024.0, limit=8)
+    assert best == 8
+    assert max(p["batch"] for p in probes) == 8  # never a forward pass beyond the limit
+
+
 @pytest.mark.parametrize(
-    ("budget", "message"), [(0.001, "not even a batch of 1"), (-1, "positive")]
+    ("budget", "message"),
+    [(0.001, "not even a batch of 1"), (-1, "positive"), (1e300, "more than this machine's")],
 )
 def test_find_batch_refuses_impossible_budgets(
     small: RunConfig, budget: float, message: str

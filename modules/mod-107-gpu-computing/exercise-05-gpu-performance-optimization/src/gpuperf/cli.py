@@ -131,6 +131,7 @@ def find_batch(
     """The largest batch whose training step fits a memory budget."""
     import math
 
+    from gpuperf.optimize import MAX_BATCH
     from gpuperf.optimize import find_batch as search
 
     if not math.isfinite(budget_mb):
@@ -153,6 +154,8 @@ def find_batch(
         )
     console.print(table)
     console.print(f"largest batch within {budget_mb:g} MiB: {best}")
+    if best >= MAX_BATCH:
+        console.print(f"(the search stops at {MAX_BATCH}: larger batches fit too)")
 
 
 @app.command("report")

@@ -19,6 +19,7 @@ channels   channels-last (NHWC) model and inputs           logits equal NCHW's
 
 from __future__ import annotations
 
+import os
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -374,19 +375,37 @@ def memory_mb(cfg: RunConfig, batch: int) -> float:
     return activation_mb(trial, batch) + 3 * params / 2**20
 
 
+#: The batch finder measures real forward passes, so it stops here: probing 65,536 images
+#: of the default model would allocate about 60 GiB.
+MAX_BATCH = 2048
+
+
+def machine_memory_mb(cfg: RunConfig) -> float:
+    """The memory the budget is spent from: the GPU's on CUDA, the host's RAM otherwise."""
+    if resolve_device(cfg) == "cuda":
+        return torch.cuda.get_device_properties(0).total_memory / 2**20
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20
+
+
 def find_batch(
-    cfg: RunConfig, budget_mb: float, *, limit: int = 1 << 16
+    cfg: RunConfig, budget_mb: float, *, limit: int = MAX_BATCH
 ) -> tuple[int, list[dict[str, float]]]:
     """The largest batch whose :func:`memory_mb` fits ``budget_mb``, and every probe made.
 
     Doubles from 1 until the budget is exceeded, then bisects between the last fit and the
-    first miss.
+    first miss. Stops at ``limit`` (a batch that fits then is returned as ``limit``).
 
     Raises:
-        ConfigError: not even a batch of 1 fits.
+        ConfigError: the budget is not positive, is more than the machine has, or not even a
+            batch of 1 fits.
     """
     if not budget_mb > 0:
         raise ConfigError(f"budget {budget_mb} MiB: must be positive")
+    available = machine_memory_mb(cfg)
+    if budget_mb > available:
+        raise ConfigError(
+            f"budget {budget_mb:g} MiB: more than this machine's {available:,.0f} MiB"
+        )
     probes: list[dict[str, float]] = []
 
     def fits(batch: int) -> bool:
